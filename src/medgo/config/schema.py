@@ -1,0 +1,151 @@
+"""Pydantic models of the run YAML: one model per stage, unknown keys rejected."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    """Inputs of the `data` stage. Relative paths are resolved against the config file's folder."""
+
+    corpus: list[str] = Field(default_factory=list, description="pre-training text: JSONL {id,text,source} or .txt")
+    sft: list[str] = Field(default_factory=list, description="SFT JSONL {id, messages:[{role,content}], source}")
+    preference: list[str] = Field(default_factory=list, description="JSONL {id, messages|prompt, chosen, rejected}")
+    eval_cls: str | None = Field(None, description="labelled classification eval set JSONL {id, task, text, label}")
+    heldout_fraction: float = Field(0.05, gt=0, lt=0.5, description="share of corpus documents kept for perplexity")
+    sft_eval_fraction: float = Field(0.0, ge=0, lt=0.5)
+    min_chars: int = Field(1, ge=1, description="documents shorter than this are rejected")
+
+
+class TokenizerConfig(Section):
+    type: Literal["bpe", "qwen2", "pretrained"] = Field(
+        "bpe", description="bpe: train byte-level BPE on the corpus; qwen2: genuine Qwen2 BPE; pretrained: model.base's"
+    )
+    vocab_size: int = Field(8000, ge=300, description="bpe only: vocabulary size including special tokens")
+    min_frequency: int = Field(2, ge=1)
+    path: str | None = Field(None, description="pretrained: tokenizer folder or hub id (default model.base)")
+
+
+class TinyModelConfig(Section):
+    """A Qwen2ForCausalLM built from scratch (used when model.base is empty)."""
+
+    hidden_size: int = Field(128, ge=8)
+    intermediate_size: int = Field(352, ge=8)
+    num_hidden_layers: int = Field(2, ge=1)
+    num_attention_heads: int = Field(4, ge=1)
+    num_key_value_heads: int = Field(2, ge=1)
+    max_position_embeddings: int = Field(1024, ge=16)
+    rope_theta: float = 10000.0
+    tie_word_embeddings: bool = True
+
+
+class LoraConfig(Section):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+
+class ModelConfig(Section):
+    base: str | None = Field(None, description="local path or hub id of a causal LM; empty: build model.tiny")
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    attn_implementation: str | None = Field(None, description="e.g. sdpa, flash_attention_2, eager")
+    trust_remote_code: bool = False
+    finetuning: Literal["full", "lora"] = "full"
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+
+
+class TrainConfig(Section):
+    """Settings shared by every training stage (mapped onto transformers/TRL TrainingArguments)."""
+
+    enabled: bool = True
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, description="> 0 overrides epochs")
+    learning_rate: float = Field(1e-4, gt=0)
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    per_device_batch_size: int = Field(8, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    logging_steps: int = Field(10, ge=1)
+    save_steps: int = Field(50, ge=1, description="checkpoint every N steps (what a killed stage resumes from)")
+    save_total_limit: int = Field(2, ge=1)
+    gradient_checkpointing: bool = False
+    bf16: bool = False
+    deepspeed: str | None = Field(None, description="DeepSpeed JSON config path (GPU recipes)")
+    num_processes: int = Field(1, ge=1, description="> 1 launches through accelerate")
+    accelerate_config: str | None = None
+
+
+class PretrainConfig(TrainConfig):
+    block_size: int = Field(256, ge=8, description="packed block length; documents are joined with EOS")
+    learning_rate: float = Field(1e-3, gt=0)
+
+
+class SFTConfig(TrainConfig):
+    max_length: int = Field(512, ge=8)
+    assistant_only_loss: bool = Field(True, description="loss on assistant tokens only (prompt labels are -100)")
+    learning_rate: float = Field(5e-4, gt=0)
+
+
+class PreferenceConfig(TrainConfig):
+    algorithm: Literal["dpo"] = "dpo"
+    loss_type: str = Field("sigmoid", description="TRL DPO loss: sigmoid (DPO), ipo, hinge, ...")
+    beta: float = Field(0.1, gt=0)
+    max_length: int = Field(512, ge=8)
+    learning_rate: float = Field(5e-5, gt=0)
+
+
+class ClassificationEvalConfig(Section):
+    enabled: bool = True
+    template: str = Field(..., description="prompt with a {text} placeholder; the label is the expected answer")
+    labels: list[str] = Field(..., min_length=2)
+    max_examples: int = Field(0, ge=0, description="0 = all")
+    methods: list[Literal["loglik", "generate"]] = Field(default_factory=lambda: ["loglik", "generate"])
+
+    @field_validator("template")
+    @classmethod
+    def _has_text(cls, v: str) -> str:
+        if "{text}" not in v:
+            raise ValueError("template must contain the placeholder {text}")
+        return v
+
+
+class EvalConfig(Section):
+    enabled: bool = True
+    models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
+        default_factory=lambda: ["init", "pretrain", "sft", "preference"],
+        description="which stage's model to evaluate (init = the untrained starting model)",
+    )
+    perplexity: bool = True
+    perplexity_block_size: int = Field(256, ge=8)
+    max_heldout_docs: int = Field(0, ge=0, description="0 = all held-out documents")
+    batch_size: int = Field(8, ge=1)
+    classification: ClassificationEvalConfig | None = None
+
+
+class ReportConfig(Section):
+    enabled: bool = True
+    title: str = "medgo run report"
+
+
+class RunConfig(Section):
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="run name: output goes to runs/<name>/")
+    seed: int = 42
+    output_dir: str = Field("runs", description="parent folder of the run directory")
+    data: DataConfig = Field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
+    sft: SFTConfig = Field(default_factory=SFTConfig)
+    preference: PreferenceConfig = Field(default_factory=PreferenceConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)

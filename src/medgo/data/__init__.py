@@ -1,0 +1,1 @@
+"""Data: readers, validation, cleaning, dedup, de-identification, builders."""

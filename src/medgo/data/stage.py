@@ -1,0 +1,157 @@
+"""The `data` stage: read the configured corpus / SFT / preference / eval files, validate every row
+(bad rows to rejects.jsonl with file:line and reason), split a held-out corpus share, write the
+stage's JSONL files for the stages after it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from medgo.config.schema import RunConfig
+from medgo.data.jsonl import ReadStats, Reject, read_jsonl, write_jsonl, write_rejects
+from medgo.data.schemas import validate_corpus, validate_labelled, validate_preference, validate_sft
+from medgo.errors import DataError
+from medgo.log import console
+from medgo.pipeline.run_dir import file_sha256
+from medgo.pipeline.stage import StageContext, StageResult
+
+NAME = "data"
+
+OUT_FILES = {
+    "corpus_train": "corpus.train.jsonl",
+    "corpus_heldout": "corpus.heldout.jsonl",
+    "sft_train": "sft.train.jsonl",
+    "sft_eval": "sft.eval.jsonl",
+    "preference": "preference.jsonl",
+    "eval_cls": "eval_cls.jsonl",
+}
+
+
+def config_for_hash(cfg: RunConfig) -> Any:
+    files = [*cfg.data.corpus, *cfg.data.sft, *cfg.data.preference] + ([cfg.data.eval_cls] if cfg.data.eval_cls else [])
+    labels = cfg.eval.classification.labels if cfg.eval.classification else None
+    return {
+        "data": cfg.data.model_dump(mode="json"),
+        "labels": labels,
+        "file_hashes": {f: file_sha256(f) for f in files if Path(f).is_file()},
+    }
+
+
+def read_text_documents(path: Path, rejects: list[Reject], stats: ReadStats, min_chars: int) -> list[dict]:
+    """A .txt corpus: documents are separated by blank lines."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 ({e.reason})", hint="convert the file to UTF-8") from None
+    docs, buf, start = [], [], 1
+    lines = text.splitlines()
+    for i, line in enumerate([*lines, ""], start=1):
+        if line.strip():
+            if not buf:
+                start = i
+            buf.append(line.strip())
+        elif buf:
+            stats.read += 1
+            body = "\n".join(buf)
+            if len(body) < min_chars:
+                stats.reject("too short")
+                rejects.append(Reject(str(path), start, f"too short: {len(body)} < data.min_chars={min_chars}", body))
+            else:
+                stats.kept += 1
+                docs.append({"id": f"{path.stem}-{start}", "text": body, "source": path.name, "_where": f"{path}:{start}"})
+            buf = []
+    return docs
+
+
+def _split_key(seed: int, doc_id: str) -> float:
+    h = hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2**64
+
+
+def _read_all(paths: list[str], validate, rejects: list[Reject], key: str) -> tuple[list[dict], ReadStats]:
+    rows: list[dict] = []
+    stats = ReadStats()
+    for p in paths:
+        for i, row in enumerate(read_jsonl(p, validate, rejects, stats)):
+            row.setdefault("id", f"{Path(p).stem}-{i}")
+            row.setdefault("source", Path(p).stem)
+            rows.append(row)
+    return rows, stats
+
+
+def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
+    d = cfg.data
+    rejects: list[Reject] = []
+    counts: dict[str, Any] = {}
+
+    corpus: list[dict] = []
+    cstats = ReadStats()
+    for p in d.corpus:
+        if p.endswith(".txt"):
+            corpus += read_text_documents(Path(p), rejects, cstats, d.min_chars)
+        else:
+            for row in read_jsonl(p, validate_corpus(d.min_chars), rejects, cstats, line_key="_where"):
+                row.setdefault("id", f"{Path(p).stem}-{row['_where']}")
+                row.setdefault("source", Path(p).stem)
+                row["_where"] = f"{p}:{row['_where']}"
+                corpus.append(row)
+    # Exact duplicates (after whitespace normalisation) would leak between train and held-out.
+    seen: dict[str, str] = {}
+    unique = []
+    for row in corpus:
+        key = hashlib.sha1("".join(row["text"].split()).encode()).hexdigest()
+        if key in seen:
+            cstats.kept -= 1
+            cstats.reject("duplicate")
+            file, _, line = row.pop("_where").rpartition(":")
+            rejects.append(Reject(file, int(line), f"duplicate: same text as an earlier document ({seen[key]})", ""))
+            continue
+        seen[key] = row["id"]
+        row.pop("_where", None)
+        unique.append(row)
+    corpus = unique
+    if not corpus:
+        raise DataError(
+            f"no usable pre-training documents in data.corpus ({', '.join(d.corpus)})",
+            hint=f"see {ctx.out / 'rejects.jsonl'} for why rows were rejected",
+        )
+    heldout = [r for r in corpus if _split_key(cfg.seed, str(r["id"])) < d.heldout_fraction]
+    if not heldout:  # tiny corpora: keep at least one held-out document
+        heldout = [min(corpus, key=lambda r: _split_key(cfg.seed, str(r["id"])))]
+    held_ids = {id(r) for r in heldout}
+    train = [r for r in corpus if id(r) not in held_ids]
+    write_jsonl(ctx.out / OUT_FILES["corpus_train"], train)
+    write_jsonl(ctx.out / OUT_FILES["corpus_heldout"], heldout)
+    counts["corpus"] = {**cstats.__dict__, "train": len(train), "heldout": len(heldout)}
+    counts["corpus_chars"] = {"train": sum(len(r["text"]) for r in train), "heldout": sum(len(r["text"]) for r in heldout)}
+
+    sft, sstats = _read_all(d.sft, validate_sft, rejects, "sft")
+    sft_eval = [r for r in sft if d.sft_eval_fraction and _split_key(cfg.seed, str(r["id"])) < d.sft_eval_fraction]
+    eval_ids = {id(r) for r in sft_eval}
+    sft_train = [r for r in sft if id(r) not in eval_ids]
+    write_jsonl(ctx.out / OUT_FILES["sft_train"], sft_train)
+    write_jsonl(ctx.out / OUT_FILES["sft_eval"], sft_eval)
+    counts["sft"] = {**sstats.__dict__, "train": len(sft_train), "eval": len(sft_eval)}
+
+    pref, pstats = _read_all(d.preference, validate_preference, rejects, "preference")
+    write_jsonl(ctx.out / OUT_FILES["preference"], pref)
+    counts["preference"] = pstats.__dict__
+
+    if d.eval_cls:
+        labels = cfg.eval.classification.labels if cfg.eval.classification else None
+        cls, estats = _read_all([d.eval_cls], validate_labelled(labels), rejects, "eval_cls")
+        write_jsonl(ctx.out / OUT_FILES["eval_cls"], cls)
+        counts["eval_cls"] = estats.__dict__
+
+    write_rejects(ctx.out / "rejects.jsonl", rejects)
+    total_in = sum(c["read"] for c in counts.values() if isinstance(c, dict) and "read" in c)
+    total_out = sum(c["kept"] for c in counts.values() if isinstance(c, dict) and "kept" in c)
+    counts["rows_in"], counts["rows_out"], counts["rejected"] = total_in, total_out, len(rejects)
+    assert total_in == total_out + len(rejects), "row accounting broken: in != out + rejected"
+    console.print(
+        f"data: {total_in} rows in, {total_out} kept, {len(rejects)} rejected"
+        + (f" (see {ctx.out / 'rejects.jsonl'})" if rejects else "")
+        + f"; corpus {len(train)} train / {len(heldout)} held-out docs, {len(sft_train)} SFT, {len(pref)} pairs"
+    )
+    return StageResult(counts=counts, metrics={"rows_in": total_in, "rows_out": total_out, "rejected": len(rejects)})

@@ -1,0 +1,64 @@
+"""The `eval` stage: held-out perplexity and the classification check for every stage's model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+
+from medgo.config.schema import RunConfig
+from medgo.data.jsonl import read_jsonl, write_jsonl
+from medgo.data.stage import OUT_FILES
+from medgo.eval.backends.hf import HFEngine
+from medgo.eval.classification import evaluate_classification
+from medgo.log import console
+from medgo.model.factory import initial_model, load_model
+from medgo.model.tokenizer import load_tokenizer
+from medgo.pipeline.stage import StageContext, StageResult
+
+NAME = "eval"
+
+
+def config_for_hash(cfg: RunConfig) -> Any:
+    return cfg.eval.model_dump(mode="json")
+
+
+def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
+    e = cfg.eval
+    if not e.enabled:
+        return StageResult(status="disabled")
+    data = ctx.run.stage("data")
+    heldout = [r["text"] for r in read_jsonl(data / OUT_FILES["corpus_heldout"])]
+    if e.max_heldout_docs:
+        heldout = heldout[: e.max_heldout_docs]
+    cls_rows = list(read_jsonl(data / OUT_FILES["eval_cls"])) if (data / OUT_FILES["eval_cls"]).is_file() else []
+    tok = load_tokenizer(ctx.run.tokenizer_dir)
+    trained = ctx.run.trained_models()
+    results: dict[str, dict[str, Any]] = {}
+    for name in e.models:
+        if name == "init":
+            if cfg.model.base is None:
+                model = initial_model(cfg.model, tok, cfg.seed)
+            else:
+                model = load_model(cfg.model.base, cfg.model.dtype, cfg.model.attn_implementation)
+        elif name in trained:
+            model = load_model(trained[name], cfg.model.dtype)
+        else:
+            continue  # stage disabled
+        engine = HFEngine(model, tok, batch_size=e.batch_size)
+        res: dict[str, Any] = {}
+        if e.perplexity and heldout:
+            res.update(engine.perplexity(heldout, e.perplexity_block_size))
+        if e.classification and e.classification.enabled and cls_rows:
+            m, preds = evaluate_classification(engine, cls_rows, e.classification)
+            res.update({f"cls_{k}": v for k, v in m.items()})
+            write_jsonl(ctx.out / f"predictions.{name}.jsonl", preds)
+        results[name] = res
+        console.print(f"eval {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in res.items() if isinstance(v, float)))
+        del engine, model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    (ctx.out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    flat = {f"{m}/{k}": v for m, r in results.items() for k, v in r.items() if isinstance(v, (int, float))}
+    return StageResult(metrics=flat, extra={"results": results})

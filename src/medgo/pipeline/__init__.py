@@ -1,0 +1,1 @@
+"""Stage order, markers, manifests and resumption."""

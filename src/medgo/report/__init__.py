@@ -1,0 +1,1 @@
+"""Run reports: Markdown + HTML with plots."""

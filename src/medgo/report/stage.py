@@ -1,0 +1,166 @@
+"""The `report` stage: Markdown + self-contained HTML (plots inlined) from manifests and eval results."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from medgo.config.schema import RunConfig
+from medgo.log import console
+from medgo.pipeline.run_dir import STAGES, TRAIN_STAGES
+from medgo.pipeline.stage import StageContext, StageResult
+from medgo.report.plots import eval_bars, loss_curves
+
+NAME = "report"
+
+EVAL_COLUMNS = [
+    ("perplexity", "held-out perplexity (lower is better)"),
+    ("bits_per_char", "bits/char"),
+    ("cls_loglik_accuracy", "classification acc. (label log-lik)"),
+    ("cls_loglik_macro_f1", "classification macro-F1 (log-lik)"),
+    ("cls_generate_accuracy", "classification acc. (generate+parse)"),
+]
+
+
+def config_for_hash(cfg: RunConfig) -> Any:
+    return cfg.report.model_dump(mode="json")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "—" if v is None else str(v)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_fmt(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict[str, Path]) -> str:
+    rd = ctx.run
+    lines = [f"# {cfg.report.title}: `{cfg.name}`", ""]
+    lines += ["## Stages", ""]
+    rows = []
+    for s in STAGES[:-1]:
+        m = rd.manifest(s) or {}
+        met = m.get("metrics") or {}
+        detail = ""
+        if s in TRAIN_STAGES and m.get("status") == "done":
+            detail = f"loss {_fmt(met.get('first_loss'))} → {_fmt(met.get('last_loss'))}, {met.get('steps')} steps, {_fmt(met.get('tokens_per_s'))} tok/s"
+        elif s == "data":
+            c = m.get("counts") or {}
+            detail = f"{c.get('rows_in')} rows in, {c.get('rows_out')} kept, {c.get('rejected')} rejected"
+        elif s == "tokenizer":
+            detail = f"vocab {met.get('vocab_size')}, {_fmt(met.get('chars_per_token_heldout'))} chars/token"
+        rows.append([s, m.get("status", "missing"), _fmt(m.get("wall_time_s")), detail])
+    lines += _table(["stage", "status", "wall time (s)", "summary"], rows) + [""]
+    if "loss" in plots:
+        lines += ["## Training loss", "", f"![loss curves]({plots['loss'].name})", ""]
+    if results:
+        lines += ["## Evaluation across stages", ""]
+        cols = [c for c in EVAL_COLUMNS if any(c[0] in r for r in results.values())]
+        lines += _table(["model"] + [c[1] for c in cols], [[m] + [r.get(c[0]) for c in cols] for m, r in results.items()])
+        lines += [""]
+        base = results.get("init") or {}
+        pre = results.get("pretrain") or {}
+        sft = results.get("sft") or {}
+        if base.get("perplexity") and pre.get("perplexity"):
+            lines.append(
+                f"- Held-out perplexity: {_fmt(base['perplexity'])} at initialisation → {_fmt(pre['perplexity'])} "
+                f"after pre-training ({'falls' if pre['perplexity'] < base['perplexity'] else 'does NOT fall'})."
+            )
+        key = "cls_loglik_accuracy"
+        if key in pre and key in sft:
+            lines.append(
+                f"- Classification check: {_fmt(pre[key])} after pre-training → {_fmt(sft[key])} after SFT "
+                f"({'SFT better' if sft[key] > pre[key] else 'SFT NOT better'}; majority baseline "
+                f"{_fmt(sft.get('cls_majority_baseline'))})."
+            )
+        if "eval" in plots:
+            lines += ["", f"![evaluation]({plots['eval'].name})", ""]
+    lines += ["", "## Configuration", "", "```json", json.dumps(cfg.model_dump(mode="json"), ensure_ascii=False, indent=1), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_to_html(md: str, title: str, images: dict[str, Path]) -> str:
+    """A small renderer for the Markdown this module writes (tables, headings, lists, images, code)."""
+    out, in_code, in_table = [], False, False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            out.append("<pre>" if not in_code else "</pre>")
+            in_code = not in_code
+            continue
+        if in_code:
+            out.append(html.escape(line))
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("-"):
+                continue
+            tag = "th" if not in_table else "td"
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<{tag}>{html.escape(c).replace('`', '')}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("!["):
+            name = line[line.index("(") + 1 : line.rindex(")")]
+            path = images.get(name)
+            if path and path.is_file():
+                data = base64.b64encode(path.read_bytes()).decode()
+                out.append(f'<p><img alt="{html.escape(name)}" src="data:image/png;base64,{data}"></p>')
+        elif line.startswith("## "):
+            out.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("# "):
+            out.append(f"<h1>{html.escape(line[2:]).replace('`', '')}</h1>")
+        elif line.startswith("- "):
+            out.append(f"<li>{html.escape(line[2:])}</li>")
+        elif line.strip():
+            out.append(f"<p>{html.escape(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    style = (
+        "body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+        "th{background:#f3f3f3}img{max-width:100%}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:12px}"
+    )
+    return (
+        f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n"
+    )
+
+
+def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
+    if not cfg.report.enabled:
+        return StageResult(status="disabled")
+    rd = ctx.run
+    out = ctx.out
+    histories = {}
+    for s in TRAIN_STAGES:
+        p = rd.stage(s) / "log_history.json"
+        if p.is_file():
+            histories[s] = json.loads(p.read_text(encoding="utf-8"))
+    res_path = rd.stage("eval") / "results.json"
+    results = json.loads(res_path.read_text(encoding="utf-8")) if res_path.is_file() else {}
+    plots: dict[str, Path] = {}
+    if p := loss_curves(histories, out / "loss_curves.png"):
+        plots["loss"] = p
+    if p := eval_bars(results, EVAL_COLUMNS[:1] + EVAL_COLUMNS[2:4], out / "eval.png"):
+        plots["eval"] = p
+    md = build_markdown(cfg, ctx, results, plots)
+    (out / "report.md").write_text(md, encoding="utf-8")
+    page = markdown_to_html(md, f"{cfg.report.title}: {cfg.name}", {p.name: p for p in plots.values()})
+    (out / "report.html").write_text(page, encoding="utf-8")
+    console.print(f"report: {out / 'report.html'}")
+    return StageResult(
+        metrics={"plots": len(plots)},
+        extra={"report_md": str(out / "report.md"), "report_html": str(out / "report.html")},
+    )

@@ -1,0 +1,79 @@
+"""The HF engine's batching must not change results: left padding, batched log-likelihood, perplexity."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from medgo.config.schema import ModelConfig, TinyModelConfig
+from medgo.eval.backends.base import Engine, GenerationParams
+from medgo.eval.backends.hf import HFEngine
+from medgo.eval.classification import accuracy_and_macro_f1, parse_label
+from medgo.model.factory import build_tiny_qwen2
+from medgo.model.tokenizer import train_bpe_tokenizer
+
+TEXTS = ["头痛可以吃布洛芬。", "高血压要低盐饮食，按时服用氨氯地平。", "糖尿病需要监测血糖。"] * 20
+
+
+@pytest.fixture(scope="module")
+def engine() -> HFEngine:
+    tok = train_bpe_tokenizer(TEXTS, vocab_size=350)
+    mc = ModelConfig(tiny=TinyModelConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256))
+    return HFEngine(build_tiny_qwen2(mc, tok, seed=3), tok, batch_size=4)
+
+
+def test_engine_satisfies_interface(engine: HFEngine) -> None:
+    assert isinstance(engine, Engine)
+
+
+def test_batched_generation_equals_one_by_one(engine: HFEngine) -> None:
+    prompts = ["头痛", [{"role": "user", "content": "高血压吃什么药？"}], "糖尿病需要监测血糖和饮食"]
+    params = GenerationParams(max_new_tokens=8)
+    batched = engine.generate(prompts, params)
+    single = [engine.generate([p], params)[0] for p in prompts]
+    assert [c.text for c in batched] == [c.text for c in single]
+    for c in batched:
+        assert c.completion_tokens <= 8 and c.finish_reason in ("stop", "length") and c.prompt_tokens > 0
+
+
+def test_loglikelihood_matches_direct_computation(engine: HFEngine) -> None:
+    ctx, cont = "高血压要", "低盐饮食"
+    (ll, _), = engine.loglikelihood([(ctx, cont)])
+    c_ids, x_ids = engine.encode(ctx), engine.encode(cont)
+    ids = torch.tensor([c_ids + x_ids])
+    with torch.no_grad():
+        logp = torch.log_softmax(engine.model(ids).logits[0].float(), -1)
+    direct = sum(logp[len(c_ids) - 1 + j, t].item() for j, t in enumerate(x_ids))
+    assert ll == pytest.approx(direct, abs=1e-4)
+    # Batched with other lengths gives the same number.
+    many = engine.loglikelihood([("头痛", "可以吃布洛芬"), (ctx, cont), ("糖", "尿病")])
+    assert many[1][0] == pytest.approx(ll, abs=1e-4)
+
+
+def test_perplexity_is_exp_of_mean_nll(engine: HFEngine) -> None:
+    r = engine.perplexity(TEXTS[:3], block_size=16)
+    assert r["perplexity"] == pytest.approx(math.exp(r["nll_per_token"]))
+    assert r["tokens"] > 0 and r["bits_per_char"] > 0
+
+
+def test_stream_concatenates_to_generate(engine: HFEngine) -> None:
+    params = GenerationParams(max_new_tokens=6)
+    prompt = [{"role": "user", "content": "头痛怎么办？"}]
+    assert "".join(engine.stream(prompt, params)) == engine.generate([prompt], params)[0].text
+
+
+def test_parse_label_prefers_first_and_longest() -> None:
+    labels = ["病情诊断", "治疗方案", "病情"]
+    assert parse_label("答案：治疗方案。不是病情诊断", labels) == "治疗方案"
+    assert parse_label("病情诊断", labels) == "病情诊断"
+    assert parse_label("不知道", labels) is None
+
+
+def test_accuracy_and_macro_f1() -> None:
+    m = accuracy_and_macro_f1(["a", "a", "b", "b"], ["a", "b", "b", None], ["a", "b"])
+    assert m["accuracy"] == 0.5
+    # a: p=1, r=.5 -> f1=2/3 ; b: p=.5, r=.5 -> .5
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.5) / 2)
