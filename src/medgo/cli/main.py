@@ -100,17 +100,26 @@ def config_show(
 
 
 def _mount_optional() -> None:
-    """Sub-command groups that live in their own modules."""
+    """Sub-commands that live in their own modules: a module either defines `register(app)` or a Typer
+    `app` mounted under its name. Missing modules are skipped (optional extras)."""
     import importlib
 
-    for module, name in (("medgo.cli.data_cmd", "data"), ("medgo.cli.index_cmd", "index")):
+    for module, name in (
+        ("medgo.cli.data_cmd", "data"),
+        ("medgo.cli.index_cmd", "index"),
+        ("medgo.cli.eval_cmd", "eval"),
+        ("medgo.cli.serve_cmd", "serve"),
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:
             if e.name == module:
                 continue
             raise
-        app.add_typer(mod.app, name=name)
+        if hasattr(mod, "register"):
+            mod.register(app)
+        else:
+            app.add_typer(mod.app, name=name)
 
 
 _mount_optional()

@@ -97,9 +97,12 @@ class SFTConfig(TrainConfig):
 
 
 class PreferenceConfig(TrainConfig):
-    algorithm: Literal["dpo"] = "dpo"
-    loss_type: str = Field("sigmoid", description="TRL DPO loss: sigmoid (DPO), ipo, hinge, ...")
+    algorithm: Literal["dpo", "ipo", "simpo", "orpo", "kto"] = Field(
+        "dpo", description="dpo/ipo: TRL DPOTrainer; kto: TRL KTOTrainer; simpo/orpo: TRL experimental CPO/ORPO"
+    )
+    loss_type: str = Field("sigmoid", description="dpo only: TRL DPO loss (sigmoid, hinge, robust, ...)")
     beta: float = Field(0.1, gt=0)
+    simpo_gamma: float = Field(0.5, ge=0, description="simpo only: target reward margin")
     max_length: int = Field(512, ge=8)
     learning_rate: float = Field(5e-5, gt=0)
 

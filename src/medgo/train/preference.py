@@ -1,14 +1,16 @@
-"""The `preference` stage: DPO (and TRL's other DPO losses) on chosen/rejected pairs via TRL's DPOTrainer."""
+"""The `preference` stage: DPO, IPO, KTO (TRL main package) and SimPO, ORPO (TRL experimental) on
+chosen/rejected pairs. One dispatch table maps `preference.algorithm` to a TRL config + trainer."""
 
 from __future__ import annotations
 
+import copy
+import warnings
 from typing import Any
 
 from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
-from trl import DPOConfig, DPOTrainer
 
-from medgo.config.schema import RunConfig
+from medgo.config.schema import PreferenceConfig, RunConfig
 from medgo.data.jsonl import read_jsonl
 from medgo.data.schemas import prompt_messages
 from medgo.data.stage import OUT_FILES
@@ -26,6 +28,7 @@ from medgo.train.common import (
 )
 
 NAME = "preference"
+REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
 
 
 def config_for_hash(cfg: RunConfig) -> Any:
@@ -33,7 +36,7 @@ def config_for_hash(cfg: RunConfig) -> Any:
 
 
 def to_trl_rows(rows: list[dict]) -> list[dict]:
-    """Our schema -> TRL's conversational preference format."""
+    """Our schema -> TRL's conversational paired-preference format."""
     return [
         {
             "prompt": prompt_messages(r),
@@ -44,19 +47,61 @@ def to_trl_rows(rows: list[dict]) -> list[dict]:
     ]
 
 
+def to_kto_rows(rows: list[dict]) -> list[dict]:
+    """KTO learns from unpaired examples: each pair gives one desirable and one undesirable completion."""
+    out = []
+    for r in to_trl_rows(rows):
+        out.append({"prompt": r["prompt"], "completion": r["chosen"], "label": True})
+        out.append({"prompt": r["prompt"], "completion": r["rejected"], "label": False})
+    return out
+
+
+def _classes(algorithm: str) -> tuple[type, type]:
+    if algorithm in ("dpo", "ipo"):
+        from trl import DPOConfig, DPOTrainer
+
+        return DPOConfig, DPOTrainer
+    if algorithm == "kto":
+        from trl import KTOConfig, KTOTrainer
+
+        return KTOConfig, KTOTrainer
+    with warnings.catch_warnings():  # TRL warns that experimental APIs may change
+        warnings.simplefilter("ignore")
+        if algorithm == "simpo":
+            from trl.experimental.cpo import CPOConfig, CPOTrainer
+
+            return CPOConfig, CPOTrainer
+        from trl.experimental.orpo import ORPOConfig, ORPOTrainer
+
+        return ORPOConfig, ORPOTrainer
+
+
+def _algorithm_kwargs(p: PreferenceConfig) -> dict[str, Any]:
+    kw: dict[str, Any] = {"beta": p.beta, "max_length": p.max_length, "dataset_num_proc": None}
+    if p.algorithm == "dpo":
+        kw["loss_type"] = [p.loss_type]
+    elif p.algorithm == "ipo":
+        kw["loss_type"] = ["ipo"]
+    elif p.algorithm == "simpo":
+        kw.update(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=p.simpo_gamma)
+    return kw
+
+
 def build_trainer(
     cfg: RunConfig, model: PreTrainedModel, tok: PreTrainedTokenizerBase, rows: list[dict], out, callbacks=()
-) -> DPOTrainer:
+):
     p = cfg.preference
-    args = make_args(
-        DPOConfig, p, out, cfg.seed, beta=p.beta, loss_type=[p.loss_type], max_length=p.max_length,
-        dataset_num_proc=None,
+    config_cls, trainer_cls = _classes(p.algorithm)
+    args = make_args(config_cls, p, out, cfg.seed, **_algorithm_kwargs(p))
+    data = to_kto_rows(rows) if p.algorithm == "kto" else to_trl_rows(rows)
+    kw: dict[str, Any] = dict(
+        model=model, args=args, train_dataset=Dataset.from_list(data), processing_class=tok, callbacks=list(callbacks)
     )
-    # ref_model=None: TRL keeps a frozen copy (or, with LoRA, uses the base weights with adapters off).
-    return DPOTrainer(
-        model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(to_trl_rows(rows)),
-        processing_class=tok, callbacks=list(callbacks),
-    )
+    if p.algorithm in ("dpo", "ipo", "kto"):
+        # With LoRA the reference is the base weights with adapters off: no second copy. Otherwise a frozen
+        # copy made here (TRL would reload it from the model's path, which an in-memory model lacks).
+        kw["ref_model"] = None if hasattr(model, "peft_config") else copy.deepcopy(model).eval()
+    return trainer_cls(**kw)
 
 
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
@@ -73,9 +118,10 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     resumed = resume_checkpoint(ctx)
     trainer.train(resume_from_checkpoint=resumed)
     result = finish(trainer, tok, ctx, tp, started_from, {"pairs": len(rows)}, resumed)
-    last = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
+    result.metrics["algorithm"] = cfg.preference.algorithm
+    last = [h for h in trainer.state.log_history if any(k in h for k in REWARD_KEYS)]
     if last:
-        for k in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"):
+        for k in REWARD_KEYS:
             if k in last[-1]:
                 result.metrics[k.replace("/", "_")] = last[-1][k]
     return result

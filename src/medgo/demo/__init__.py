@@ -1,0 +1,1 @@
+"""Synthetic demo data generator for medgo (self-written knowledge base + templates)."""
