@@ -58,7 +58,13 @@ class ModelConfig(Section):
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     attn_implementation: str | None = Field(None, description="e.g. sdpa, flash_attention_2, eager")
     trust_remote_code: bool = False
-    finetuning: Literal["full", "lora"] = "full"
+    finetuning: Literal["full", "freeze", "lora", "qlora"] = Field(
+        "full", description="full: all weights; freeze: last N layers; lora; qlora: 4-bit base + LoRA (CUDA only)"
+    )
+    freeze_trainable_layers: int = Field(2, ge=1, description="freeze only: how many last decoder layers train")
+    freeze_extra_modules: list[str] = Field(
+        default_factory=list, description="freeze only: also train these modules, e.g. [embed_tokens, norm]"
+    )
     lora: LoraConfig = Field(default_factory=LoraConfig)
 
 

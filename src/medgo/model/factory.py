@@ -73,9 +73,17 @@ def load_model(
     attn_implementation: str | None = None,
     trust_remote_code: bool = False,
     device_map: str | None = None,
+    quantize_4bit: bool = False,
 ) -> PreTrainedModel:
     """Load a causal LM from a local folder or a hub id (weights may be sharded safetensors)."""
     kwargs: dict = {"dtype": torch_dtype(dtype), "trust_remote_code": trust_remote_code}
+    if quantize_4bit:  # QLoRA: NF4 base weights, bf16 compute
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     if device_map:
@@ -92,7 +100,9 @@ def load_model(
 def initial_model(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int) -> PreTrainedModel:
     """The starting point of a run: model.base if given, else a tiny Qwen2 from scratch."""
     if cfg.base:
-        model = load_model(cfg.base, cfg.dtype, cfg.attn_implementation, cfg.trust_remote_code)
+        model = load_model(
+            cfg.base, cfg.dtype, cfg.attn_implementation, cfg.trust_remote_code, quantize_4bit=cfg.finetuning == "qlora"
+        )
         if len(tokenizer) > model.get_input_embeddings().num_embeddings:
             model.resize_token_embeddings(padded_vocab(len(tokenizer)))
         return model

@@ -30,6 +30,35 @@ def apply_lora(model: PreTrainedModel, cfg: LoraConfig) -> PreTrainedModel:
     return get_peft_model(model, peft_cfg)
 
 
+def freeze_layers(model: torch.nn.Module, trainable_layers: int, extra_modules: list[str]) -> tuple[int, int]:
+    """Train only the last `trainable_layers` decoder layers (plus `extra_modules`); the rest is frozen."""
+    layers = _decoder_layers(model)
+    if trainable_layers > len(layers):
+        from medgo.errors import ConfigError
+
+        raise ConfigError(
+            f"model.freeze_trainable_layers={trainable_layers} but the model has {len(layers)} decoder layers"
+        )
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for layer in layers[len(layers) - trainable_layers :]:
+        for p in layer.parameters():
+            p.requires_grad_(True)
+    for name, module in model.named_modules():
+        if name.rsplit(".", 1)[-1] in extra_modules:
+            for p in module.parameters():
+                p.requires_grad_(True)
+    total = sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), total
+
+
+def _decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
+    for _, module in model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) and "DecoderLayer" in type(module[0]).__name__:
+            return module
+    raise ValueError("no decoder layers found (expected a ModuleList of *DecoderLayer)")
+
+
 def merge_if_peft(model: torch.nn.Module) -> PreTrainedModel:
     """A plain HF model: LoRA weights merged in, so later stages and transformers/vLLM load it unchanged."""
     if hasattr(model, "merge_and_unload"):

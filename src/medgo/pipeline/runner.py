@@ -15,7 +15,7 @@ from medgo.config import check_inputs, section_hash
 from medgo.config.schema import RunConfig
 from medgo.errors import MedgoError
 from medgo.log import console, get_logger
-from medgo.pipeline.run_dir import DONE, FINGERPRINT, MANIFEST, STAGES, RunDir
+from medgo.pipeline.run_dir import DONE, FINGERPRINT, MANIFEST, STAGES, TRAIN_STAGES, RunDir
 from medgo.pipeline.stage import StageContext, StageResult
 
 log = get_logger(__name__)
@@ -101,8 +101,13 @@ def run_stage(cfg: RunConfig, name: str, rd: RunDir, *, force: bool = False) -> 
     ctx = StageContext(name=name, run=rd, out=out, resume=resume)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.time()
-    mod = stage_module(name)
-    res: StageResult = mod.run(cfg, ctx)
+    res: StageResult
+    if name in TRAIN_STAGES and getattr(cfg, name).num_processes > 1 and getattr(cfg, name).enabled:
+        from medgo.train.launch import run_distributed
+
+        res = run_distributed(cfg, name, ctx)
+    else:
+        res = stage_module(name).run(cfg, ctx)
     return _write_manifest(ctx, cfg, fp, parts, res, t0, started), True
 
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from medgo.config.schema import RunConfig, TrainConfig
 from medgo.errors import MedgoError
 from medgo.log import console
 from medgo.model.factory import initial_model, load_model, set_generation_defaults
-from medgo.model.lora import apply_lora, merge_if_peft
+from medgo.model.lora import apply_lora, freeze_layers, merge_if_peft
 from medgo.model.tokenizer import load_tokenizer
 from medgo.pipeline.run_dir import TRAIN_STAGES
 from medgo.pipeline.stage import StageContext, StageResult
+from medgo.train.metrics import TelemetryCallback
 
 
 def training_kwargs(t: TrainConfig, out: Path, seed: int) -> dict[str, Any]:
@@ -87,18 +87,45 @@ def stage_tokenizer(ctx: StageContext) -> PreTrainedTokenizerBase:
 
 def starting_model(cfg: RunConfig, ctx: StageContext, tokenizer: PreTrainedTokenizerBase) -> tuple[PreTrainedModel, str]:
     """The model a training stage starts from: the newest earlier stage's, else the run's initial model."""
+    quantize = check_tuning_type(cfg)
     prev = ctx.run.latest_model(before=ctx.name)
     if prev:
         name, path = prev
-        model = load_model(path, cfg.model.dtype, cfg.model.attn_implementation, cfg.model.trust_remote_code)
+        model = load_model(
+            path, cfg.model.dtype, cfg.model.attn_implementation, cfg.model.trust_remote_code, quantize_4bit=quantize
+        )
         set_generation_defaults(model, tokenizer)
         return model, name
     return initial_model(cfg.model, tokenizer, cfg.seed), "init"
 
 
+def check_tuning_type(cfg: RunConfig) -> bool:
+    """QLoRA needs CUDA and bitsandbytes: say so up front instead of failing deep inside a library."""
+    if cfg.model.finetuning != "qlora":
+        return False
+    if not torch.cuda.is_available():
+        raise MedgoError(
+            "model.finetuning=qlora needs a CUDA GPU (bitsandbytes 4-bit kernels); none is available here",
+            hint="use model.finetuning=lora on CPU",
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise MedgoError("model.finetuning=qlora needs bitsandbytes", hint="pip install bitsandbytes") from None
+    return True
+
+
 def maybe_lora(cfg: RunConfig, model: PreTrainedModel) -> PreTrainedModel:
-    if cfg.model.finetuning == "lora":
+    """Apply the tuning type: full (all weights), freeze (last N layers), lora, qlora (4-bit base + LoRA)."""
+    ft = cfg.model.finetuning
+    if ft in ("lora", "qlora"):
+        if ft == "qlora":
+            from peft import prepare_model_for_kbit_training
+
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
         return apply_lora(model, cfg.model.lora)
+    if ft == "freeze":
+        freeze_layers(model, cfg.model.freeze_trainable_layers, cfg.model.freeze_extra_modules)
     return model
 
 
@@ -111,32 +138,16 @@ def save_final(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, out: 
     return target
 
 
-class ThroughputCallback(TrainerCallback):
-    """Tokens/s over the training loop (the Trainer counts input tokens when asked)."""
-
-    def __init__(self) -> None:
-        self.t0 = 0.0
-        self.tokens0 = 0
-        self.seconds = 0.0
-        self.tokens = 0
-
-    def on_train_begin(self, args, state, control, **kw):  # type: ignore[override]
-        self.t0 = time.time()
-        self.tokens0 = int(state.num_input_tokens_seen or 0)
-
-    def on_train_end(self, args, state, control, **kw):  # type: ignore[override]
-        self.seconds = time.time() - self.t0
-        self.tokens = int(state.num_input_tokens_seen or 0) - self.tokens0
-
-
 def finish(
-    trainer: Any, tokenizer: PreTrainedTokenizerBase, ctx: StageContext, tp: ThroughputCallback, started_from: str,
+    trainer: Any, tokenizer: PreTrainedTokenizerBase, ctx: StageContext, tp: TelemetryCallback, started_from: str,
     counts: dict[str, Any], resumed: str | None,
 ) -> StageResult:
-    """Save model + loss history; return metrics for the manifest."""
-    save_final(trainer.model, tokenizer, ctx.out)
+    """Save model + loss history (main process only); return metrics for the manifest."""
     history = trainer.state.log_history
-    (ctx.out / "log_history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
+    if trainer.is_world_process_zero():
+        save_final(trainer.model, tokenizer, ctx.out)
+        (ctx.out / "log_history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
+    trainer.accelerator.wait_for_everyone()
     losses = [h["loss"] for h in history if "loss" in h]
     final = next((h for h in reversed(history) if "train_loss" in h), {})
     metrics = {
@@ -145,16 +156,9 @@ def finish(
         "train_loss": final.get("train_loss"),
         "steps": trainer.state.global_step,
         "tokens_seen": int(trainer.state.num_input_tokens_seen or 0),
-        "tokens_per_s": round(tp.tokens / tp.seconds, 1) if tp.seconds > 0 else None,
-        "peak_rss_mb": _peak_rss_mb(),
+        **tp.summary(trainer.args.world_size),
     }
     return StageResult(metrics=metrics, counts=counts, extra={"started_from": started_from, "resumed_from": resumed})
-
-
-def _peak_rss_mb() -> float:
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def disabled(name: str) -> StageResult:

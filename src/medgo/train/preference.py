@@ -16,7 +16,6 @@ from medgo.data.schemas import prompt_messages
 from medgo.data.stage import OUT_FILES
 from medgo.pipeline.stage import StageContext, StageResult
 from medgo.train.common import (
-    ThroughputCallback,
     disabled,
     finish,
     make_args,
@@ -26,6 +25,7 @@ from medgo.train.common import (
     stage_tokenizer,
     starting_model,
 )
+from medgo.train.metrics import TelemetryCallback
 
 NAME = "preference"
 REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
@@ -113,7 +113,7 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     require_rows(len(rows), "preference", path)
     model, started_from = starting_model(cfg, ctx, tok)
     model = maybe_lora(cfg, model)
-    tp = ThroughputCallback()
+    tp = TelemetryCallback(ctx.out, cfg.preference.max_length)
     trainer = build_trainer(cfg, model, tok, rows, ctx.out, [tp])
     resumed = resume_checkpoint(ctx)
     trainer.train(resume_from_checkpoint=resumed)

@@ -13,7 +13,6 @@ from medgo.data.stage import OUT_FILES
 from medgo.errors import DataError
 from medgo.pipeline.stage import StageContext, StageResult
 from medgo.train.common import (
-    ThroughputCallback,
     disabled,
     finish,
     make_args,
@@ -22,6 +21,7 @@ from medgo.train.common import (
     stage_tokenizer,
     starting_model,
 )
+from medgo.train.metrics import TelemetryCallback
 from medgo.train.packing import pack_documents
 
 NAME = "pretrain"
@@ -48,7 +48,7 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     model, started_from = starting_model(cfg, ctx, tok)
     model = maybe_lora(cfg, model)
     args = make_args(TrainingArguments, p, ctx.out, cfg.seed)
-    tp = ThroughputCallback()
+    tp = TelemetryCallback(ctx.out, p.block_size)
     trainer = Trainer(
         model=model, args=args, train_dataset=ds, data_collator=default_data_collator, callbacks=[tp]
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
@@ -10,11 +12,12 @@ from trl import SFTConfig as TrlSFTConfig
 from trl import SFTTrainer
 
 from medgo.config.schema import RunConfig
-from medgo.data.jsonl import read_jsonl
+from medgo.data.jsonl import Reject, read_jsonl, write_rejects
 from medgo.data.stage import OUT_FILES
+from medgo.errors import DataError
+from medgo.log import console
 from medgo.pipeline.stage import StageContext, StageResult
 from medgo.train.common import (
-    ThroughputCallback,
     disabled,
     finish,
     make_args,
@@ -24,6 +27,7 @@ from medgo.train.common import (
     stage_tokenizer,
     starting_model,
 )
+from medgo.train.metrics import TelemetryCallback
 
 NAME = "sft"
 
@@ -50,6 +54,27 @@ def build_trainer(
     return SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=list(callbacks))
 
 
+def check_lengths(
+    rows: list[dict], tok: PreTrainedTokenizerBase, max_length: int, path: Path
+) -> tuple[list[dict], list[Reject], int]:
+    """Rows whose first assistant token lies beyond `max_length` would train on nothing after truncation:
+    they are rejected with a reason rather than dropped silently. Returns (kept, rejects, truncated)."""
+    kept, rejects, truncated = [], [], 0
+    for i, row in enumerate(rows, start=1):
+        enc = tok.apply_chat_template(
+            row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+        )
+        mask = enc["assistant_masks"]
+        if not any(mask[:max_length]):
+            first = mask.index(1) if 1 in mask else len(mask)
+            rejects.append(Reject(str(path), i, f"too long: the first assistant token is at {first} >= "
+                                                 f"sft.max_length={max_length}", json.dumps(row, ensure_ascii=False)))
+            continue
+        truncated += len(mask) > max_length
+        kept.append(row)
+    return kept, rejects, truncated
+
+
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     if not cfg.sft.enabled:
         return disabled(NAME)
@@ -57,10 +82,23 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     path = ctx.run.stage("data") / OUT_FILES["sft_train"]
     rows = list(read_jsonl(path))
     require_rows(len(rows), "SFT", path)
+    n_in = len(rows)
+    rows, rejects, truncated = check_lengths(rows, tok, cfg.sft.max_length, path)
+    write_rejects(ctx.out / "rejects.jsonl", rejects)
+    if not rows:
+        raise DataError(
+            f"{path}: all {n_in} conversations are longer than sft.max_length={cfg.sft.max_length} before their "
+            "first assistant answer", hint=f"raise sft.max_length; see {ctx.out / 'rejects.jsonl'}",
+        )
+    if rejects or truncated:
+        console.print(f"sft: {len(rejects)} conversation(s) rejected as too long, {truncated} truncated "
+                      f"(max_length={cfg.sft.max_length})")
     model, started_from = starting_model(cfg, ctx, tok)
     model = maybe_lora(cfg, model)
-    tp = ThroughputCallback()
+    tp = TelemetryCallback(ctx.out, cfg.sft.max_length)
     trainer = build_trainer(cfg, model, tok, rows, ctx.out, [tp])
     resumed = resume_checkpoint(ctx)
     trainer.train(resume_from_checkpoint=resumed)
-    return finish(trainer, tok, ctx, tp, started_from, {"conversations": len(rows)}, resumed)
+    counts = {"conversations_in": n_in, "conversations": len(rows), "rejected_too_long": len(rejects),
+              "truncated": truncated}
+    return finish(trainer, tok, ctx, tp, started_from, counts, resumed)

@@ -1,0 +1,1 @@
+"""Benchmark suites: `cblue` (native leaderboard metrics) and `promptcblue` (PromptCBLUE's evaluator)."""

@@ -1,0 +1,77 @@
+"""Entry points of the CBLUE suite used by the CLI and the pipeline: run, submit, and CBLUE -> SFT conversion."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from medgo.data.jsonl import write_jsonl
+from medgo.eval.backends.base import Engine, GenerationParams
+from medgo.eval.harness import EvalSpec, build_prompt, pick_shots, run_eval
+from medgo.eval.suites.cblue import write_submission
+from medgo.eval.tasks import get_task, task_names
+
+
+def data_dir_from(arg: str | Path | None) -> Path | None:
+    """--data-dir, else $MEDGO_DATA, else None (the project's own small samples)."""
+    val = arg or os.environ.get("MEDGO_DATA")
+    return Path(val) if val else None
+
+
+def parse_tasks(spec: str | None) -> list[str]:
+    if not spec or spec.strip().lower() == "all":
+        return task_names()
+    return [get_task(t).name for t in spec.split(",") if t.strip()]
+
+
+def run_cblue(engine: Engine, spec: EvalSpec, out: Path) -> dict[str, Any]:
+    return run_eval(engine, spec, out)
+
+
+def submit_cblue(engine: Engine, tasks: list[str], out: Path, data_dir: Path | None, template: str | None = None,
+                 limit: int | None = None) -> list[Path]:
+    """Test-split predictions as the files the leaderboard takes (one per task, named as its README says)."""
+    written = []
+    for name in tasks:
+        task = get_task(name)
+        examples, _ = task.load("test", data_dir)
+        examples = examples[:limit] if limit else examples
+        tmpl = task.template(template)
+        shots = pick_shots(task, tmpl, data_dir, 0)
+        prompts = [build_prompt(task, ex, tmpl, shots) for ex in examples]
+        outs = engine.generate(prompts, GenerationParams(max_new_tokens=task.max_new_tokens))
+        preds = [task.parse(o.text, ex) for o, ex in zip(outs, examples, strict=True)]
+        written.append(write_submission(task, examples, preds, out))
+    return written
+
+
+def _key(ex: dict) -> str:
+    return "".join(str(ex.get(k, "")) for k in ("text", "query", "query1", "query2", "text1", "text2", "title")).strip()
+
+
+def cblue_to_sft(tasks: list[str], out: str | Path, data_dir: Path | None = None, template: str | None = None,
+                 split: str = "train", heldout: str = "dev") -> dict[str, Any]:
+    """CBLUE training records -> SFT conversations {id, messages, source} with the evaluation templates.
+    A training record whose text also occurs in the held-out split is dropped and counted (no dev leak)."""
+    rows: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
+    for name in tasks:
+        task = get_task(name)
+        train, src = task.load(split, data_dir)
+        dev_keys = {_key(ex) for ex in task.load(heldout, data_dir)[0]}
+        tmpl = task.template(template)
+        kept = leaked = 0
+        for i, ex in enumerate(train):
+            if _key(ex) in dev_keys:
+                leaked += 1
+                continue
+            prompt = build_prompt(task, ex, tmpl, [])[0]["content"]
+            rows.append({"id": f"{task.name}-{i}", "messages": [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": task.answer(task.gold(ex), ex)},
+            ], "source": f"cblue/{task.name}"})
+            kept += 1
+        stats[task.name] = {"kept": kept, "dropped_dev_overlap": leaked, "source": src}
+    write_jsonl(out, rows)
+    return {"rows": len(rows), "tasks": stats, "out": str(out)}

@@ -1,0 +1,7 @@
+"""CBLUE tasks declared as data (templates, parser, metric, labels) and registered by name."""
+
+from medgo.eval.tasks import cblue_cls, cblue_ie  # noqa: F401  (registers the tasks)
+from medgo.eval.tasks.base import CONVENTIONS, Task, Template
+from medgo.eval.tasks.registry import get_task, register, task_names
+
+__all__ = ["CONVENTIONS", "Task", "Template", "get_task", "register", "task_names"]
