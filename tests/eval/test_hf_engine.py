@@ -77,3 +77,15 @@ def test_accuracy_and_macro_f1() -> None:
     assert m["accuracy"] == 0.5
     # a: p=1, r=.5 -> f1=2/3 ; b: p=.5, r=.5 -> .5
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.5) / 2)
+
+
+def test_cblue_in_eval_stage_scores_every_task(engine: HFEngine, tmp_path) -> None:
+    from medgo.config.schema import CblueEvalConfig
+    from medgo.eval.stage import run_cblue
+
+    table = run_cblue(engine, CblueEvalConfig(tasks=["KUAKE-QIC", "CMeEE-V2"], limit=3), tmp_path)
+    assert set(table) == {"KUAKE-QIC", "CMeEE-V2"}
+    qic = table["KUAKE-QIC"]
+    assert qic["n"] == 3 and 0 <= qic["generate"] <= 1 and 0 <= qic["loglik"] <= 1
+    assert table["CMeEE-V2"]["loglik"] is None  # NER has no label set to rank
+    assert (tmp_path / "scores.md").is_file() and (tmp_path / "predictions" / "KUAKE-QIC.jsonl").is_file()

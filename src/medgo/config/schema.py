@@ -93,6 +93,11 @@ class TrainConfig(Section):
 
 class PretrainConfig(TrainConfig):
     block_size: int = Field(256, ge=8, description="packed block length; documents are joined with EOS")
+    packing: Literal["document", "concat"] = Field(
+        "document",
+        description="document: attention stays inside each document (position ids restart per document); "
+        "concat: plain concatenation, tokens attend across document boundaries",
+    )
     learning_rate: float = Field(1e-3, gt=0)
 
 
@@ -128,6 +133,23 @@ class ClassificationEvalConfig(Section):
         return v
 
 
+class CblueEvalConfig(Section):
+    """The CBLUE harness inside the eval stage (same code as `medgo eval run --suite cblue`)."""
+
+    enabled: bool = True
+    tasks: list[str] = Field(default_factory=lambda: ["KUAKE-QIC", "CHIP-STS", "KUAKE-QQR", "CHIP-CTC", "CMeEE-V2"])
+    split: str = "dev"
+    limit: int = Field(0, ge=0, description="examples per task (0 = all)")
+    data_dir: str | None = Field(
+        None, description="folder laid out like ../shared/data; default $MEDGO_DATA, else the bundled samples"
+    )
+    methods: list[Literal["generate", "loglik"]] = Field(default_factory=lambda: ["generate", "loglik"])
+    convention: Literal["cblue", "promptcblue"] = "cblue"
+    models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
+        default_factory=lambda: ["pretrain", "sft", "preference"]
+    )
+
+
 class EvalConfig(Section):
     enabled: bool = True
     models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
@@ -139,6 +161,7 @@ class EvalConfig(Section):
     max_heldout_docs: int = Field(0, ge=0, description="0 = all held-out documents")
     batch_size: int = Field(8, ge=1)
     classification: ClassificationEvalConfig | None = None
+    cblue: CblueEvalConfig | None = None
 
 
 class ReportConfig(Section):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from medgo.config.schema import RunConfig
+from medgo.config.schema import CblueEvalConfig, RunConfig
 from medgo.data.jsonl import read_jsonl, write_jsonl
 from medgo.data.stage import OUT_FILES
 from medgo.eval.backends.hf import HFEngine
@@ -21,7 +22,33 @@ NAME = "eval"
 
 
 def config_for_hash(cfg: RunConfig) -> Any:
-    return cfg.eval.model_dump(mode="json")
+    import os
+
+    # Where CBLUE data comes from changes the results, even when the config does not.
+    return {"eval": cfg.eval.model_dump(mode="json"), "medgo_data": os.environ.get("MEDGO_DATA")}
+
+
+def run_cblue(engine: HFEngine, c: CblueEvalConfig, out: Path) -> dict[str, Any]:
+    """Scores per task and method (fractions in [0, 1]) from the CBLUE harness."""
+    import os
+
+    from medgo.eval.harness import EvalSpec, run_eval
+
+    data_dir = c.data_dir or os.environ.get("MEDGO_DATA")
+    spec = EvalSpec(
+        tasks=c.tasks, split=c.split, data_dir=Path(data_dir) if data_dir else None, limit=c.limit or None,
+        convention=c.convention, methods=list(c.methods),
+    )
+    summary = run_eval(engine, spec, out)
+    table: dict[str, Any] = {}
+    for task, r in summary["tasks"].items():
+        table[task] = {
+            "n": r["n"], "source": r.get("source"), "metric": (r.get("generate") or r.get("loglik") or {}).get("metric"),
+            "generate": (r.get("generate") or {}).get("score"),
+            "parse_failures": (r.get("generate") or {}).get("parse_failures"),
+            "loglik": (r.get("loglik") or {}).get("score"),
+        }
+    return table
 
 
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
@@ -54,6 +81,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
             m, preds = evaluate_classification(engine, cls_rows, e.classification)
             res.update({f"cls_{k}": v for k, v in m.items()})
             write_jsonl(ctx.out / f"predictions.{name}.jsonl", preds)
+        if e.cblue and e.cblue.enabled and name in e.cblue.models:
+            res["cblue"] = run_cblue(engine, e.cblue, ctx.out / "cblue" / name)
         results[name] = res
         console.print(f"eval {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in res.items() if isinstance(v, float)))
         del engine, model

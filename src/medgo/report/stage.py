@@ -41,6 +41,33 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return out
 
 
+def cblue_section(results: dict[str, dict[str, Any]]) -> list[str]:
+    """CBLUE scores (x100) per task and model: generation+parsing / label log-likelihood."""
+    models = [m for m, r in results.items() if r.get("cblue")]
+    if not models:
+        return []
+    tasks = list(results[models[0]]["cblue"])
+    first = results[models[0]]["cblue"][tasks[0]]
+    lines = ["## CBLUE", "",
+             "Each cell: generate+parse / label log-likelihood (x100; – where the method does not apply). "
+             "These are tiny models trained for minutes: low CBLUE numbers are expected and are reported as "
+             "they are, not tuned.", ""]
+    header = ["task", "metric", "n"] + models
+    rows = []
+    for t in tasks:
+        cells = []
+        for m in models:
+            r = results[m]["cblue"].get(t, {})
+            g = "–" if r.get("generate") is None else f"{100 * r['generate']:.1f}"
+            ll = "–" if r.get("loglik") is None else f"{100 * r['loglik']:.1f}"
+            cells.append(f"{g} / {ll}")
+        r0 = results[models[0]]["cblue"][t]
+        rows.append([t, r0.get("metric"), r0.get("n"), *cells])
+    lines += _table(header, rows)
+    lines += ["", f"- Data: {first.get('source')} (set MEDGO_DATA or eval.cblue.data_dir for the real dev sets).", ""]
+    return lines
+
+
 def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict[str, Path]) -> str:
     rd = ctx.run
     lines = [f"# {cfg.report.title}: `{cfg.name}`", ""]
@@ -83,6 +110,7 @@ def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict
             )
         if "eval" in plots:
             lines += ["", f"![evaluation]({plots['eval'].name})", ""]
+        lines += cblue_section(results)
     lines += ["", "## Configuration", "", "```json", json.dumps(cfg.model_dump(mode="json"), ensure_ascii=False, indent=1), "```"]
     return "\n".join(lines) + "\n"
 

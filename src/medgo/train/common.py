@@ -53,6 +53,7 @@ def training_kwargs(t: TrainConfig, out: Path, seed: int) -> dict[str, Any]:
         use_cpu=not gpu,
         include_num_input_tokens_seen=True,
         disable_tqdm=False,
+        use_cache=False,  # no KV cache in training; it would also disable the per-document attention mask
     )
 
 

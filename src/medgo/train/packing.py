@@ -28,3 +28,15 @@ def pack_documents(
     if keep_remainder and len(stream) % block_size:
         blocks.append(stream[n_full * block_size :])
     return blocks, len(stream)
+
+
+def document_positions(block: list[int], eot: int) -> list[int]:
+    """Position ids that restart after every end-of-document token.
+
+    Given position_ids and no attention mask, transformers builds a block-diagonal causal mask (sdpa/eager)
+    or uses variable-length flash attention: tokens then attend only within their own document."""
+    pos, p = [], 0
+    for t in block:
+        pos.append(p)
+        p = 0 if t == eot else p + 1
+    return pos

@@ -11,6 +11,7 @@ from medgo.config.schema import RunConfig
 from medgo.data.jsonl import read_jsonl
 from medgo.data.stage import OUT_FILES
 from medgo.errors import DataError
+from medgo.model.tokenizer import ENDOFTEXT
 from medgo.pipeline.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
@@ -22,7 +23,7 @@ from medgo.train.common import (
     starting_model,
 )
 from medgo.train.metrics import TelemetryCallback
-from medgo.train.packing import pack_documents
+from medgo.train.packing import document_positions, pack_documents
 
 NAME = "pretrain"
 
@@ -44,7 +45,11 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
             f"{path}: {n_tokens} tokens is less than one block of pretrain.block_size={p.block_size}",
             hint="add text or lower pretrain.block_size",
         )
-    ds = Dataset.from_dict({"input_ids": blocks, "labels": [list(b) for b in blocks]})
+    columns = {"input_ids": blocks, "labels": [list(b) for b in blocks]}
+    if p.packing == "document":
+        eot = tok.convert_tokens_to_ids(ENDOFTEXT)
+        columns["position_ids"] = [document_positions(b, eot) for b in blocks]
+    ds = Dataset.from_dict(columns)
     model, started_from = starting_model(cfg, ctx, tok)
     model = maybe_lora(cfg, model)
     args = make_args(TrainingArguments, p, ctx.out, cfg.seed)
@@ -54,5 +59,6 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     )
     resumed = resume_checkpoint(ctx)
     trainer.train(resume_from_checkpoint=resumed)
-    counts = {"documents": len(texts), "tokens": n_tokens, "blocks": len(blocks), "block_size": p.block_size}
+    counts = {"documents": len(texts), "tokens": n_tokens, "blocks": len(blocks), "block_size": p.block_size,
+              "packing": p.packing}
     return finish(trainer, tok, ctx, tp, started_from, counts, resumed)
