@@ -104,6 +104,9 @@ class PretrainConfig(TrainConfig):
 class SFTConfig(TrainConfig):
     max_length: int = Field(512, ge=8)
     assistant_only_loss: bool = Field(True, description="loss on assistant tokens only (prompt labels are -100)")
+    packing: bool = Field(
+        False, description="pack conversations padding-free into max_length rows; attention stays inside each one"
+    )
     learning_rate: float = Field(5e-4, gt=0)
 
 

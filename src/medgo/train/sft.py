@@ -48,7 +48,10 @@ def build_trainer(
         cfg.seed,
         max_length=s.max_length,
         assistant_only_loss=s.assistant_only_loss,
-        packing=False,
+        packing=s.packing,
+        # best-fit decreasing keeps each conversation whole; position ids restart per conversation, which
+        # transformers turns into a block-diagonal mask (sdpa/eager) or varlen flash attention.
+        packing_strategy="bfd",
         dataset_num_proc=None,
     )
     return SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=list(callbacks))
