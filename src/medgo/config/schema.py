@@ -107,6 +107,9 @@ class SFTConfig(TrainConfig):
     packing: bool = Field(
         False, description="pack conversations padding-free into max_length rows; attention stays inside each one"
     )
+    fused_loss: bool | None = Field(
+        None, description="TRL's chunked LM-head loss (saves GPU memory); default: on with CUDA, off on CPU"
+    )
     learning_rate: float = Field(5e-4, gt=0)
 
 

@@ -1,0 +1,167 @@
+"""`medgo data clean|dedup|deid|contamination|build-sft|build-pref|mix|prepare` (see medgo.data)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from medgo.errors import MedgoError
+from medgo.log import console
+
+app = typer.Typer(help="Corpus and dataset preparation: clean, dedup, de-identify, decontaminate, build, mix.",
+                  no_args_is_help=True)
+
+InFiles = typer.Option(..., "--in", help="input files: txt / jsonl / json / csv / tsv / parquet (any encoding)")
+
+
+def _run(fn: Callable[[], dict[str, Any]], where: str) -> None:
+    """Call the step; user errors print without a traceback and exit 2; success prints one line."""
+    try:
+        m = fn()
+    except MedgoError as e:
+        console.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    line = f"{m.get('step', 'prepare')}: {m['rows_in']} in, {m['rows_out']} out"
+    if "rejected" in m:
+        line += f", {m['rejected']} rejected"
+    if m.get("deduplicated"):
+        line += f", {m['deduplicated']} removed"
+    console.print(line + f" ({m.get('wall_s', 0):.1f}s) -> {where}")
+
+
+@app.command()
+def clean(
+    files: list[Path] = InFiles,
+    out: Path = typer.Option(..., "--out", help="output folder (clean.jsonl, clean.rejects.jsonl, clean.manifest.json)"),
+    field: str = typer.Option("text", "--field", help="text field of JSON/CSV rows"),
+    txt_mode: str = typer.Option("paragraph", "--txt-mode", help="txt documents: paragraph | line | file"),
+    min_chars: int = typer.Option(10, "--min-chars"),
+    max_chars: int = typer.Option(200_000, "--max-chars"),
+    min_cjk: float = typer.Option(0.3, "--min-cjk", help="minimum CJK share (0 disables)"),
+) -> None:
+    """Normalise text (NFKC, full-width, markup, whitespace) and apply quality filters."""
+    from medgo.data.filters import FilterConfig
+    from medgo.data.steps import clean_files
+
+    fc = FilterConfig(min_chars=min_chars, max_chars=max_chars, min_cjk_ratio=min_cjk)
+    _run(lambda: clean_files(files, out, filters=fc, field=field, txt_mode=txt_mode), str(out))  # type: ignore[arg-type]
+
+
+@app.command()
+def dedup(
+    files: list[Path] = InFiles,
+    out: Path = typer.Option(..., "--out", help="output folder (dedup.jsonl, rejects, manifest)"),
+    field: str = typer.Option("text", "--field"),
+    threshold: float = typer.Option(0.8, "--threshold", help="MinHash Jaccard threshold for near duplicates"),
+    ngram: int = typer.Option(5, "--ngram", help="character shingle length"),
+    no_near: bool = typer.Option(False, "--exact-only", help="skip near-duplicate detection"),
+    backend: str = typer.Option("memory", "--backend", help="memory (fast) | disk (flat RAM for huge corpora)"),
+) -> None:
+    """Exact and MinHash-LSH near dedup; the first occurrence is kept."""
+    from medgo.data.dedup import DedupConfig
+    from medgo.data.steps import dedup_files
+
+    cfg = DedupConfig(threshold=threshold, ngram=ngram, near=not no_near, backend=backend)  # type: ignore[arg-type]
+    _run(lambda: dedup_files(files, out, cfg=cfg, field=field), str(out))
+
+
+@app.command()
+def deid(
+    files: list[Path] = InFiles,
+    out: Path = typer.Option(..., "--out", help="output JSONL (rejects and manifest are written beside it)"),
+    field: list[str] = typer.Option(["text"], "--field", help="field(s) to de-identify; messages[].content always"),
+    dates: str = typer.Option("mask", "--dates", help="mask | shift (consistent per document) | keep"),
+    hospitals: bool = typer.Option(True, "--hospitals/--no-hospitals", help="replace hospital names"),
+) -> None:
+    """Replace PHI (names, IDs, phones, addresses, record numbers, emails, dates, hospitals) with [类型]."""
+    from medgo.data.deid import DeidConfig
+    from medgo.data.steps import deid_file
+
+    cfg = DeidConfig(dates=dates, hospitals=hospitals)  # type: ignore[arg-type]
+    _run(lambda: deid_file(files, out, cfg=cfg, fields=field), str(out))
+
+
+@app.command()
+def contamination(
+    train: list[Path] = typer.Option(..., "--train", help="training files"),
+    evals: list[Path] = typer.Option(..., "--eval", help="evaluation files (CBLUE dev/test, exams)"),
+    out: Path = typer.Option(..., "--out", help="output folder (manifest; decontaminated.jsonl with --drop)"),
+    n: int = typer.Option(13, "--n", help="character n-gram length"),
+    drop: bool = typer.Option(False, "--drop", help="write training rows without contaminated ones"),
+) -> None:
+    """Character n-gram overlap between training and evaluation sets, per eval set."""
+    from medgo.data.contamination import check_contamination
+
+    def go() -> dict[str, Any]:
+        m = check_contamination(train, evals, out, n=n, drop=drop)
+        for name, r in m["per_eval"].items():
+            console.print(f"  {name}: {r['contaminated']}/{r['rows']} rows overlap ({r['rate']:.1%})")
+        return m
+
+    _run(go, str(out))
+
+
+@app.command("build-sft")
+def build_sft(
+    files: list[Path] = InFiles,
+    out: Path = typer.Option(..., "--out", help="output JSONL {id, messages, source}"),
+    fmt: str = typer.Option("auto", "--format", help="auto | alpaca | sharegpt | openai | qa | dialogue"),
+) -> None:
+    """Convert SFT sources into one messages schema, validating roles and alternation."""
+    from medgo.data.builders_sft import build_sft as build
+
+    _run(lambda: build(files, out, fmt=fmt), str(out))  # type: ignore[arg-type]
+
+
+@app.command("build-pref")
+def build_pref(
+    files: list[Path] = InFiles,
+    out: Path = typer.Option(..., "--out", help="output JSONL {id, prompt, chosen, rejected, source}"),
+    mode: str = typer.Option(..., "--mode", help="judged | qa | mcq | sampled"),
+    judge: list[Path] = typer.Option(None, "--judge", help="judged: judge-output files aligned line by line"),
+    models: list[str] = typer.Option(None, "--model-key", help="mcq: fields holding model answers (default: all)"),
+) -> None:
+    """Build preference pairs from judged pairs, QA labels, MCQ answers or ranked samples."""
+    from medgo.data.builders_pref import build_pref as build
+
+    _run(lambda: build(files, out, mode=mode, judge_files=judge or None, model_keys=models or None), str(out))  # type: ignore[arg-type]
+
+
+@app.command("mix")
+def mix_cmd(
+    sources: list[str] = typer.Option(..., "--source", help="PATH:WEIGHT or PATH:tokens=N"),
+    out: Path = typer.Option(..., "--out", help="output JSONL"),
+    total_tokens: int = typer.Option(None, "--total-tokens", help="output size for weighted sources"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Mix sources by weight or target token count (deterministic; up-samples with repeats)."""
+    from medgo.data.mix import MixSource, mix
+    from medgo.errors import ConfigError
+
+    def parse(s: str) -> MixSource:
+        path, _, spec = s.rpartition(":")
+        try:
+            if spec.startswith("tokens="):
+                return MixSource(path=path, tokens=int(spec[7:]))
+            return MixSource(path=path, weight=float(spec))
+        except ValueError:
+            raise ConfigError(f"--source {s!r}: expected PATH:WEIGHT or PATH:tokens=N") from None
+
+    _run(lambda: mix([parse(s) for s in sources], out, total_tokens=total_tokens, seed=seed), str(out))
+
+
+@app.command()
+def prepare(config: Path = typer.Argument(..., help="YAML with a data_prep section (or the section itself)")) -> None:
+    """clean -> dedup -> deid -> contamination (-> mix), each step with manifest and rejects."""
+    from medgo.data.prepare import load_prepare_config, run_prepare
+
+    def go() -> dict[str, Any]:
+        m = run_prepare(load_prepare_config(config))
+        for k, s in m["steps"].items():
+            console.print(f"  {k}: {s['rows_in']} in, {s['rows_out']} out, {s['rejected']} rejected, {s['deduplicated']} removed")
+        return m
+
+    _run(go, "prepare")

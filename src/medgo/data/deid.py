@@ -1,0 +1,307 @@
+"""De-identification of Chinese clinical text: finds PHI spans with checksum-validated numbers, cue words
+and a surname list, and replaces them with typed placeholders ([姓名], [身份证号], ...). Clinical content
+(drugs, diseases, doses, lab values) is protected by anchoring every number pattern on digit boundaries and
+every name pattern on cues plus a clinical stop-list.
+
+`deidentify(text)` is the entry point other rooms (serving logs) import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from medgo.data.deid_lexicon import (
+    KIN_CUES,
+    NAME_STOP,
+    NAME_TITLES,
+    NOT_NAMES,
+    STRONG_NAME_CUES,
+    SURNAMES_1,
+    SURNAMES_2,
+    WEAK_NAME_CUES,
+)
+
+PLACEHOLDERS = {
+    "NAME": "[姓名]",
+    "ID": "[身份证号]",
+    "PHONE": "[电话]",
+    "ADDRESS": "[地址]",
+    "RECORD": "[病历号]",
+    "EMAIL": "[邮箱]",
+    "DATE": "[日期]",
+    "HOSPITAL": "[医院]",
+}
+# When two detectors claim overlapping text, the more specific one wins.
+_PRIORITY = {"EMAIL": 0, "ID": 1, "PHONE": 2, "RECORD": 3, "DATE": 4, "NAME": 5, "HOSPITAL": 6, "ADDRESS": 7}
+
+
+class DeidConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dates: Literal["mask", "shift", "keep"] = Field("mask", description="shift: move dates by a per-document offset")
+    hospitals: bool = Field(True, description="replace named hospitals with [医院]")
+    secret: str = Field("medgo", description="salt of the per-document date shift")
+    max_shift_days: int = Field(365, ge=1)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    type: str
+
+    def text(self, s: str) -> str:
+        return s[self.start : self.end]
+
+
+_H = r"\u4e00-\u9fff"
+_ND = r"(?<![0-9A-Za-z])"  # a number must not continue a longer token (lab values, codes)
+_NA = r"(?![0-9A-Za-z])"
+
+# ---- numbers ----------------------------------------------------------------------------------------------
+_ID18 = re.compile(_ND + r"([1-9]\d{5})((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]" + _NA)
+_ID15 = re.compile(_ND + r"[1-9]\d{5}\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}" + _NA)
+_ID_CUE = re.compile(r"(?:身份证(?:号码|号)?|公民身份号码|证件号(?:码)?)[:：\s为是]*([0-9Xx*]{15,18})")
+_ID_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(?:\+?86[-\s]?)?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}" + _NA)
+_LANDLINE = re.compile(r"(?<![0-9A-Za-z.])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}-?)\s?[2-9]\d{6,7}(?:(?:-|转)\d{1,5})?" + _NA)
+_PHONE_CUE = re.compile(r"(?:电话|手机|联系方式|联系电话|手机号(?:码)?|座机|TEL|Tel|tel)[:：\s为是]*(\d[\d\s-]{5,14}\d)" + _NA)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_RECORD_CUE = re.compile(
+    r"(?:住院病历号|病历号|住院号|门诊号|病案号|床号|ID号|登记号|就诊号|就诊卡号|医保卡号|检查号|标本号|影像号|"
+    r"病理号|流水号|住院ID|患者ID)[:：\s为是]*([A-Za-z]{0,4}-?\d[0-9A-Za-z-]{0,24})" + _NA
+)
+_BED = re.compile(r"(?<![0-9A-Za-z.])(\d{1,3}|[A-Za-z]\d{1,3})(?=床(?![旁边上下头尾位单垫]))")
+
+# ---- dates ------------------------------------------------------------------------------------------------
+_Y = r"((?:19|20)\d{2})"
+_DATE_PATTERNS = [
+    ("ymd", re.compile(_Y + r"\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")),
+    ("ymd", re.compile(r"(?<!\d)" + _Y + r"([-/.])(\d{1,2})\2(\d{1,2})(?![\d.])")),
+    ("ymd8", re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")),
+    ("ym", re.compile(_Y + r"\s*年\s*(\d{1,2})\s*月(?!\s*\d)")),
+    ("md", re.compile(r"(?<![\d.年])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")),
+]
+_DATE_CUE8 = re.compile(r"(?:日期|时间|出生|生日)[:：\s]*$")
+
+# ---- names ------------------------------------------------------------------------------------------------
+_SUR = "(?:" + "|".join(sorted(SURNAMES_2)) + "|[" + "".join(sorted(SURNAMES_1)) + "])"
+# Form fields need a separator ("主治医师：李明"), else "主任医师查房" would read 查房 as a name.
+_STRONG = re.compile(
+    "(?:(?:" + "|".join(sorted(STRONG_NAME_CUES, key=len, reverse=True)) + r")(?:[:：]\s*|\s+)|(?:"
+    + "|".join(KIN_CUES) + "))([" + _H + r"]{2,4}|[" + _H + r"]某{1,2})"
+)
+_WEAK = re.compile("(?:" + "|".join(WEAK_NAME_CUES) + r")[:：\s]?(" + _SUR + "[" + _H + "]{1,2})")
+_MOU = re.compile(_SUR + "某{1,2}")
+_TITLED = re.compile("(" + _SUR + "[" + _H + "]{0,2}?)(?=" + "|".join(NAME_TITLES) + ")")
+# "王建国，男，65岁": the sex/age pattern is strong enough to accept surnames outside the list.
+_SEX_AGE = re.compile(r"(?:^|(?<=[\s，,。；;：:、]))([" + _H + r"]{2,4})[，,\s、]+(?:男|女)(?:性)?[，,\s、]+\d{1,3}\s*岁", re.M)
+_NOT_PERSON = {"患者", "病人", "患儿", "老人", "小孩", "孩子", "本人", "产妇", "孕妇", "新生儿", "性别", "年龄", "某某"}
+_NAME_FOLLOW = set("，,。.；;：:、（(）)【[】] \n\t男女之及和与等为是系经因于在自诉述以入出无有的今昨现曾已来去将对于被向签0123456789")
+_TITLE_BLOCK = set("向和与给找请问带跟被让由叫是为位名个的各该此某本我你他她请看")
+
+# ---- places -----------------------------------------------------------------------------------------------
+_ADDR_CUE = re.compile(
+    r"(?:家庭住址|现住址|通讯地址|联系地址|户籍地址|户籍地|居住地|住址|地址|家住|现住|住于|居住于|现居)[:：\s为在]*([^，。；;,\n]{2,40})"
+)
+_ADDR_UNIT = (
+    r"[" + _H + r"0-9一二三四五六七八九十]{1,8}?(?:省|自治区|特别行政区|市|自治州|州|盟|地区|区|县|旗|镇|乡|街道|村|组|社区|"
+    r"小区|花园|公寓|大道|路|街|巷|弄|胡同|号院|号楼|号|栋|幢|单元|楼|室)"
+)
+_ADDR = re.compile("(?:" + _ADDR_UNIT + "){2,}")
+_ADDR_STRONG = re.compile(r"(?:省|市|县|乡|村|路|街|巷|弄|号|小区|栋|幢|单元|室|胡同)")  # not 镇: "口服镇痛镇静"
+_ADDR_START_STOP = set("于在至到往来去入及和与、的是为从经由诊住家现居系")
+_HOSP = re.compile(r"(?:医院|卫生院|保健院|卫生服务中心|诊所|门诊部|医学中心)")
+_HOSP_STOP = set("于在至到往来去入及与、的是为从经由诊行后前曾再就送转回住即并且而且又均已")
+_HOSP_GENERIC = {
+    "当地", "上级", "该", "本", "我", "外", "综合", "专科", "私人", "附近", "其他", "其它", "大", "各级", "基层", "县级",
+    "市级", "省级", "三甲", "二甲", "乡镇", "社区", "小", "某", "此", "这家", "那家", "一家", "多家", "各大", "正规",
+    "公立", "民营", "上一级", "离开", "患者市", "出", "中医", "西医", "儿童", "妇幼", "肿瘤", "精神病", "传染病", "口腔", "眼科", "牙科", "个体",
+}
+
+
+def id18_valid(s: str) -> bool:
+    """GB 11643 check digit."""
+    if len(s) != 18 or not s[:17].isdigit():
+        return False
+    total = sum(int(c) * w for c, w in zip(s[:17], _ID_W, strict=True))
+    return "10X98765432"[total % 11] == s[17].upper()
+
+
+def _valid_md(m: int, d: int) -> bool:
+    return 1 <= m <= 12 and 1 <= d <= 31
+
+
+def _find_numbers(text: str) -> list[Span]:
+    out: list[Span] = []
+    for m in _ID18.finditer(text):
+        if id18_valid(m.group(0)):
+            out.append(Span(m.start(), m.end(), "ID"))
+    for m in _ID15.finditer(text):
+        out.append(Span(m.start(), m.end(), "ID"))
+    for m in _ID_CUE.finditer(text):  # after a cue even a mistyped or partly starred number is an ID
+        out.append(Span(m.start(1), m.end(1), "ID"))
+    for rx in (_MOBILE, _LANDLINE):
+        out += [Span(m.start(), m.end(), "PHONE") for m in rx.finditer(text)]
+    out += [Span(m.start(1), m.end(1), "PHONE") for m in _PHONE_CUE.finditer(text)]
+    out += [Span(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text)]
+    out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_CUE.finditer(text)]
+    out += [Span(m.start(1), m.end(1), "RECORD") for m in _BED.finditer(text)]
+    return out
+
+
+def _find_dates(text: str) -> list[tuple[Span, str, tuple[str, ...]]]:
+    out = []
+    for kind, rx in _DATE_PATTERNS:
+        for m in rx.finditer(text):
+            g = m.groups()
+            if kind == "ymd" and len(g) == 4:
+                g = (g[0], g[2], g[3])
+            if kind in ("ymd", "ymd8") and not _valid_md(int(g[1]), int(g[2])):
+                continue
+            if kind == "ymd8" and not _DATE_CUE8.search(text[max(0, m.start() - 8) : m.start()]):
+                continue  # a bare 8-digit number is a date only after a cue word
+            if kind == "ym" and not 1 <= int(g[1]) <= 12:
+                continue
+            if kind == "md" and not _valid_md(int(g[0]), int(g[1])):
+                continue
+            out.append((Span(m.start(), m.end(), "DATE"), kind, g))
+    return out
+
+
+def _name_ok(cand: str) -> bool:
+    return len(cand) >= 2 and not any(cand.startswith(w) or w.startswith(cand) for w in NOT_NAMES if w[0] == cand[0])
+
+
+def _trim_name(cand: str, surname_len: int) -> str:
+    for i in range(surname_len, len(cand)):
+        if cand[i] in NAME_STOP:
+            return cand[:i]
+    return cand
+
+
+def _find_names(text: str) -> list[Span]:
+    out: list[Span] = []
+    for m in _STRONG.finditer(text):
+        cand = _trim_name(m.group(1), 1)
+        if len(cand) >= 2 and cand not in NOT_NAMES:
+            out.append(Span(m.start(1), m.start(1) + len(cand), "NAME"))
+    for m in _WEAK.finditer(text):
+        s = m.start(1)
+        sl = 2 if text[s : s + 2] in SURNAMES_2 else 1
+        cand = _trim_name(m.group(1), sl)
+        # try the longer reading first; accept only if what follows looks like the end of a name
+        for k in range(len(cand), sl, -1):
+            nxt = text[s + k : s + k + 1]
+            if (not nxt or nxt in _NAME_FOLLOW or text.startswith(NAME_TITLES, s + k)) and _name_ok(cand[:k]):
+                out.append(Span(s, s + k, "NAME"))
+                break
+    out += [Span(m.start(), m.end(), "NAME") for m in _MOU.finditer(text)]
+    for m in _TITLED.finditer(text):
+        cand = m.group(1)
+        if text[m.start() - 1 : m.start() + 1] in ("主任", "主治", "副主", "责任"):
+            continue  # the "任" of 主任医师 is not a surname here
+        if len(cand) == 1 and cand in _TITLE_BLOCK:
+            continue  # "向医生", "和护士": a surname character that is a preposition here
+        if len(cand) > 1 and not _name_ok(cand):
+            continue
+        out.append(Span(m.start(1), m.end(1), "NAME"))
+    for m in _SEX_AGE.finditer(text):
+        if m.group(1) not in _NOT_PERSON and not m.group(1).startswith(("患者", "病人")) and _name_ok(m.group(1)):
+            out.append(Span(m.start(1), m.end(1), "NAME"))
+    return out
+
+
+def _find_places(text: str, hospitals: bool) -> list[Span]:
+    out = [Span(m.start(1), m.end(1), "ADDRESS") for m in _ADDR_CUE.finditer(text)]
+    for m in _ADDR.finditer(text):
+        s, e = m.start(), m.end()
+        while s < e and text[s] in _ADDR_START_STOP:
+            s += 1
+        if len(_ADDR_STRONG.findall(text[s:e])) >= 1 and e - s >= 4:
+            out.append(Span(s, e, "ADDRESS"))
+    if hospitals:
+        for m in _HOSP.finditer(text):
+            s = m.start()
+            while s > max(0, m.start() - 16) and (
+                "\u4e00" <= text[s - 1] <= "\u9fff" or text[s - 1].isdigit()
+            ) and text[s - 1] not in _HOSP_STOP:
+                s -= 1
+            name = text[s : m.start()]
+            if len(name) >= 2 and name not in _HOSP_GENERIC and not name.endswith(("我", "本", "该", "外")):
+                out.append(Span(s, m.end(), "HOSPITAL"))
+    return out
+
+
+def _resolve(spans: list[Span]) -> list[Span]:
+    """Keep non-overlapping spans: longer first, then by type priority."""
+    chosen: list[Span] = []
+    taken: list[tuple[int, int]] = []
+    for sp in sorted(spans, key=lambda x: (-(x.end - x.start), _PRIORITY[x.type], x.start)):
+        if sp.end <= sp.start or any(sp.start < e and s < sp.end for s, e in taken):
+            continue
+        chosen.append(sp)
+        taken.append((sp.start, sp.end))
+    return sorted(chosen, key=lambda x: x.start)
+
+
+def find_phi(text: str, cfg: DeidConfig | None = None) -> list[Span]:
+    cfg = cfg or DeidConfig()
+    spans = _find_numbers(text) + _find_names(text) + _find_places(text, cfg.hospitals)
+    if cfg.dates != "keep":
+        spans += [d[0] for d in _find_dates(text)]
+    return _resolve(spans)
+
+
+def _shift_days(cfg: DeidConfig, doc_key: str) -> int:
+    h = int.from_bytes(hashlib.blake2b(f"{cfg.secret}:{doc_key}".encode(), digest_size=8).digest(), "big")
+    return h % (2 * cfg.max_shift_days) - cfg.max_shift_days or 1
+
+
+def _shift_date(s: str, days: int) -> str | None:
+    for kind, rx in _DATE_PATTERNS:
+        m = rx.fullmatch(s)
+        if not m:
+            continue
+        g = m.groups()
+        try:
+            if kind == "ymd" and len(g) == 4:
+                d = dt.date(int(g[0]), int(g[2]), int(g[3])) + dt.timedelta(days=days)
+                return f"{d.year}{g[1]}{d.month:02d}{g[1]}{d.day:02d}"
+            if kind == "ymd":
+                d = dt.date(int(g[0]), int(g[1]), int(g[2])) + dt.timedelta(days=days)
+                return f"{d.year}年{d.month}月{d.day}日"
+            if kind == "ymd8":
+                d = dt.date(int(g[0]), int(g[1]), int(g[2])) + dt.timedelta(days=days)
+                return d.strftime("%Y%m%d")
+            if kind == "ym":
+                d = dt.date(int(g[0]), int(g[1]), 15) + dt.timedelta(days=days)
+                return f"{d.year}年{d.month}月"
+            if kind == "md":  # no year: a leap year keeps 2月29日 valid
+                d = dt.date(2000, int(g[0]), int(g[1])) + dt.timedelta(days=days)
+                return f"{d.month}月{d.day}日"
+        except ValueError:
+            return None
+    return None
+
+
+def deidentify(text: str, cfg: DeidConfig | None = None, *, doc_key: str | None = None) -> str:
+    """Replace PHI in `text` with typed placeholders. With `dates="shift"` dates move by one offset per
+    document (`doc_key`, default the text itself) so intervals between them stay true."""
+    cfg = cfg or DeidConfig()
+    spans = find_phi(text, cfg)
+    days = _shift_days(cfg, doc_key if doc_key is not None else text) if cfg.dates == "shift" else 0
+    parts, pos = [], 0
+    for sp in spans:
+        parts.append(text[pos : sp.start])
+        rep = None
+        if sp.type == "DATE" and cfg.dates == "shift":
+            rep = _shift_date(sp.text(text), days)
+        parts.append(rep or PLACEHOLDERS[sp.type])
+        pos = sp.end
+    parts.append(text[pos:])
+    return "".join(parts)
