@@ -119,6 +119,11 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, str(path))) from None
     _resolve_paths(cfg, path.parent.resolve())
+    if cfg.data.prepare is not None:
+        # The data room owns these options; validate now so a typo fails before any stage runs.
+        from medgo.data.prepare import prepare_config_for_run
+
+        prepare_config_for_run(cfg, Path("."), source=str(path))
     return cfg
 
 

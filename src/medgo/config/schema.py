@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,6 +21,11 @@ class DataConfig(Section):
     heldout_fraction: float = Field(0.05, gt=0, lt=0.5, description="share of corpus documents kept for perplexity")
     sft_eval_fraction: float = Field(0.0, ge=0, lt=0.5)
     min_chars: int = Field(1, ge=1, description="documents shorter than this are rejected")
+    prepare: dict[str, Any] | None = Field(
+        None,
+        description="clean → filter → dedup → de-identify → contamination check of data.corpus before training; "
+        "keys as in `medgo data prepare` (filters, dedup, deid, contamination, mix), validated on load",
+    )
 
 
 class TokenizerConfig(Section):

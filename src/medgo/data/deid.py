@@ -102,7 +102,13 @@ _TITLED = re.compile("(" + _SUR + "[" + _H + "]{0,2}?)(?=" + "|".join(NAME_TITLE
 _SEX_AGE = re.compile(r"(?:^|(?<=[\s，,。；;：:、]))([" + _H + r"]{2,4})[，,\s、]+(?:男|女)(?:性)?[，,\s、]+\d{1,3}\s*岁", re.M)
 _NOT_PERSON = {"患者", "病人", "患儿", "老人", "小孩", "孩子", "本人", "产妇", "孕妇", "新生儿", "性别", "年龄", "某某"}
 _NAME_FOLLOW = set("，,。.；;：:、（(）)【[】] \n\t男女之及和与等为是系经因于在自诉述以入出无有的今昨现曾已来去将对于被向签0123456789")
-_TITLE_BLOCK = set("向和与给找请问带跟被让由叫是为位名个的各该此某本我你他她请看")
+# Characters that can be surnames but before a title are far more often function words in clinical text:
+# "有助于医生判断", "怀疑痛风时医生会安排", "遵医生嘱咐", "应及时告知医生".
+_TITLE_GOVERNOR = set("向和与给找请问跟被让由叫时于后前告知诉对把将在从当")
+_TITLE_BLOCK = set(
+    "向和与给找请问带跟被让由叫是为位名个的各该此某本我你他她请看"
+    "于时后前中对经及以并或如将把在从当因常应需可要遵听会才再即则且又也都就还更最很至到按凭据随同替靠知诉"
+)
 
 # ---- places -----------------------------------------------------------------------------------------------
 _ADDR_CUE = re.compile(
@@ -207,6 +213,8 @@ def _find_names(text: str) -> list[Span]:
             continue  # the "任" of 主任医师 is not a surname here
         if len(cand) == 1 and cand in _TITLE_BLOCK:
             continue  # "向医生", "和护士": a surname character that is a preposition here
+        if len(cand) > 1 and cand[-1] in _TITLE_GOVERNOR:
+            continue  # "检查前向医生", "结石时医生": the title belongs to a preposition or clause, not a name
         if len(cand) > 1 and not _name_ok(cand):
             continue
         out.append(Span(m.start(1), m.end(1), "NAME"))

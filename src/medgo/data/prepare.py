@@ -55,6 +55,27 @@ class PrepareConfig(BaseModel):
     seed: int = 0
 
 
+def prepare_config_for_run(run_cfg: Any, out_dir: Path, source: str = "config") -> PrepareConfig:
+    """The `data.prepare` block of a run config as a PrepareConfig over `data.corpus`, writing under `out_dir`.
+    Contamination is checked against the run's labelled eval set unless the block names eval files."""
+    raw = dict(run_cfg.data.prepare or {})
+    for key in ("sources", "out_dir"):
+        if key in raw:
+            raise ConfigError(f"{source}: data.prepare.{key}: set by the run (data.corpus and the data stage folder)")
+    raw["sources"] = list(run_cfg.data.corpus)
+    raw["out_dir"] = str(out_dir)
+    raw.setdefault("seed", run_cfg.seed)
+    try:
+        cfg = PrepareConfig.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(f"invalid config {source}:\n  - data.prepare.{loc}: {err['msg']}") from None
+    if not cfg.contamination.eval and run_cfg.data.eval_cls:
+        cfg.contamination.eval = [run_cfg.data.eval_cls]
+    return cfg
+
+
 def load_prepare_config(path: str | Path) -> PrepareConfig:
     path = Path(path)
     if not path.is_file():

@@ -87,7 +87,15 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
 
     corpus: list[dict] = []
     cstats = ReadStats()
-    for p in d.corpus:
+    corpus_files = list(d.corpus)
+    if d.prepare is not None:
+        # Clean, filter, dedup, de-identify and decontaminate first; its rejects stay in prepare/*/rejects.jsonl.
+        from medgo.data.prepare import prepare_config_for_run, run_prepare
+
+        summary = run_prepare(prepare_config_for_run(cfg, ctx.out / "prepare"))
+        counts["prepare"] = {k: summary[k] for k in ("rows_in", "rows_out", "steps", "wall_s")}
+        corpus_files = [summary["output"]]
+    for p in corpus_files:
         if p.endswith(".txt"):
             corpus += read_text_documents(Path(p), rejects, cstats, d.min_chars)
         else:
@@ -146,12 +154,17 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
 
     write_rejects(ctx.out / "rejects.jsonl", rejects)
     total_in = sum(c["read"] for c in counts.values() if isinstance(c, dict) and "read" in c)
+    if "prepare" in counts:  # rows removed by prepare count as rejected rows of the run
+        removed = counts["prepare"]["rows_in"] - counts["prepare"]["rows_out"]
+        total_in += removed
+        counts["rejected_by_prepare"] = removed
     total_out = sum(c["kept"] for c in counts.values() if isinstance(c, dict) and "kept" in c)
-    counts["rows_in"], counts["rows_out"], counts["rejected"] = total_in, total_out, len(rejects)
-    assert total_in == total_out + len(rejects), "row accounting broken: in != out + rejected"
+    n_rejected = len(rejects) + counts.get("rejected_by_prepare", 0)
+    counts["rows_in"], counts["rows_out"], counts["rejected"] = total_in, total_out, n_rejected
+    assert total_in == total_out + n_rejected, "row accounting broken: in != out + rejected"
     console.print(
-        f"data: {total_in} rows in, {total_out} kept, {len(rejects)} rejected"
+        f"data: {total_in} rows in, {total_out} kept, {n_rejected} rejected"
         + (f" (see {ctx.out / 'rejects.jsonl'})" if rejects else "")
         + f"; corpus {len(train)} train / {len(heldout)} held-out docs, {len(sft_train)} SFT, {len(pref)} pairs"
     )
-    return StageResult(counts=counts, metrics={"rows_in": total_in, "rows_out": total_out, "rejected": len(rejects)})
+    return StageResult(counts=counts, metrics={"rows_in": total_in, "rows_out": total_out, "rejected": n_rejected})

@@ -41,6 +41,20 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return out
 
 
+def prepare_section(data_manifest: dict[str, Any]) -> list[str]:
+    """Counts of the corpus preparation steps (clean, dedup, de-id, contamination, mix)."""
+    prep = (data_manifest.get("counts") or {}).get("prepare")
+    if not prep:
+        return []
+    lines = ["## Data preparation", "",
+             f"Corpus documents: {prep['rows_in']} in → {prep['rows_out']} out ({prep['wall_s']} s).", ""]
+    rows = []
+    for step, c in prep["steps"].items():
+        reasons = ", ".join(f"{k}: {v}" for k, v in (c.get("reasons") or {}).items()) or "—"
+        rows.append([step, c.get("rows_in"), c.get("rows_out"), c.get("rejected"), c.get("deduplicated"), reasons])
+    return lines + _table(["step", "in", "out", "rejected", "duplicates", "reasons"], rows) + [""]
+
+
 def cblue_section(results: dict[str, dict[str, Any]]) -> list[str]:
     """CBLUE scores (x100) per task and model: generation+parsing / label log-likelihood."""
     models = [m for m, r in results.items() if r.get("cblue")]
@@ -86,6 +100,7 @@ def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict
             detail = f"vocab {met.get('vocab_size')}, {_fmt(met.get('chars_per_token_heldout'))} chars/token"
         rows.append([s, m.get("status", "missing"), _fmt(m.get("wall_time_s")), detail])
     lines += _table(["stage", "status", "wall time (s)", "summary"], rows) + [""]
+    lines += prepare_section(rd.manifest("data") or {})
     if "loss" in plots:
         lines += ["## Training loss", "", f"![loss curves]({plots['loss'].name})", ""]
     if results:
