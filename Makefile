@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # CPU wheel: an unpinned torch would pull a multi-GB CUDA build.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: install install-dev demo test test-all lint clean
+.PHONY: install install-dev browser demo test test-all lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,17 @@ install-dev: $(BIN)/python
 demo: install
 	$(BIN)/medgo run configs/demo.yaml
 
-test: install-dev
+# Headless Chromium for the web-page test (Debian package; the test skips with a reason when it is absent).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium not installed: the browser test will be skipped"; }
+
+test: install-dev browser
 	$(BIN)/ruff check src tests
 	$(BIN)/pytest -q -m "not slow"
 
-test-all: install-dev
+test-all: install-dev browser
 	$(BIN)/pytest -q
 
 lint: install-dev

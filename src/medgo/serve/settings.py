@@ -1,0 +1,45 @@
+"""Server settings: one pydantic model, filled by `medgo serve` options (or by tests directly)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    model_name: str | None = Field(
+        None, description="id shown by /v1/models (default: the model folder name)"
+    )
+    api_keys: list[str] = Field(
+        default_factory=list, description="bearer keys; empty: no auth (loopback only)"
+    )
+    rate_limit_rpm: int = Field(600, ge=0, description="requests per minute per key (0: unlimited)")
+    rate_burst: int = Field(
+        60, ge=1, description="requests a key may send at once before the per-minute rate applies"
+    )
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    max_prompt_tokens: int = Field(4096, ge=1)
+    max_tokens_cap: int = Field(1024, ge=1, description="largest max_tokens a request may ask for")
+    request_timeout_s: float = Field(120.0, gt=0)
+    max_batch_size: int = Field(16, ge=1, description="1: one request at a time (no dynamic batching)")
+    batch_wait_ms: float = Field(
+        20.0, ge=0, description="how long an idle worker waits for more requests to batch"
+    )
+    max_queue: int = Field(256, ge=1, description="sequences waiting beyond this get 503 + Retry-After")
+    cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
+    audit_log: Path | None = Field(None, description="JSONL audit file; None: no audit log")
+    audit_text: bool = Field(
+        True, description="log de-identified request/response text (truncated) in the audit"
+    )
+    assess_attempts: int = Field(3, ge=1, le=5, description="generations tried before assess gives up")
+    graceful_timeout_s: float = Field(30.0, ge=0)
+
+    def key_ids(self) -> dict[str, str]:
+        """Key → short id for logs and metrics: never log the key itself."""
+        return {k: "key-" + hashlib.sha256(k.encode()).hexdigest()[:8] for k in self.api_keys}
