@@ -99,3 +99,20 @@ def test_cli_config_show_prints_resolved(tmp_path: Path) -> None:
     r = _medgo("config", "show", str(REPO / "configs" / "demo.yaml"), "sft.epochs=9")
     assert r.returncode == 0, r.stderr
     assert "epochs: 9" in r.stdout and "vocab_size" in r.stdout
+
+
+def test_launch_config_files_parse() -> None:
+    import json
+
+    import yaml
+
+    acc = {p.name: yaml.safe_load(p.read_text()) for p in (REPO / "configs" / "accelerate").glob("*.yaml")}
+    assert {"ddp.yaml", "fsdp_full_shard.yaml", "deepspeed_zero2.yaml", "deepspeed_zero3.yaml"} <= set(acc)
+    assert acc["fsdp_full_shard.yaml"]["distributed_type"] == "FSDP"
+    for a in acc.values():
+        ds = (a.get("deepspeed_config") or {}).get("deepspeed_config_file")
+        if ds:
+            assert (REPO / ds).is_file(), ds
+    stages = {p.name: json.loads(p.read_text())["zero_optimization"]["stage"]
+              for p in (REPO / "configs" / "deepspeed").glob("*.json")}
+    assert stages == {"zero2.json": 2, "zero3.json": 3, "zero3_offload.json": 3}

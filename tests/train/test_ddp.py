@@ -25,3 +25,22 @@ def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
     h1 = [h["loss"] for h in json.loads((rd1.stage("pretrain") / "log_history.json").read_text()) if "loss" in h]
     h2 = [h["loss"] for h in json.loads((rd2.stage("pretrain") / "log_history.json").read_text()) if "loss" in h]
     assert len(h1) == len(h2) and all(abs(a - b) < 1e-3 for a, b in zip(h1, h2, strict=True)), (h1, h2)
+
+
+def test_launch_command_for_multi_node(tmp_path: Path, monkeypatch) -> None:
+    from medgo.pipeline.run_dir import RunDir
+    from medgo.pipeline.stage import StageContext
+    from medgo.train.launch import launch_command
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(repo / "configs" / "qwen2-72b-full.yaml")
+    monkeypatch.setenv("MEDGO_MACHINE_RANK", "3")
+    monkeypatch.setenv("MEDGO_MAIN_PROCESS_IP", "10.1.2.3")
+    rd = RunDir(tmp_path)
+    out = rd.stage("sft")
+    out.mkdir()
+    cmd = launch_command(cfg, "sft", StageContext("sft", rd, out))
+    joined = " ".join(cmd)
+    assert "--num_processes 32" in joined and "deepspeed_zero3.yaml" in joined
+    assert "--machine_rank 3" in joined and "--main_process_ip 10.1.2.3" in joined
+    assert cmd[cmd.index("medgo.train.launch") - 1] == "-m"

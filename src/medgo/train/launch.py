@@ -27,6 +27,11 @@ def launch_command(cfg: RunConfig, name: str, ctx: StageContext) -> list[str]:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(t.num_processes)]
     if t.accelerate_config:
         cmd += ["--config_file", t.accelerate_config]
+        # Multi-node: the same config on every node; each node says who it is through the environment.
+        for env, flag in (("MEDGO_MACHINE_RANK", "--machine_rank"), ("MEDGO_MAIN_PROCESS_IP", "--main_process_ip"),
+                          ("MEDGO_MAIN_PROCESS_PORT", "--main_process_port")):
+            if os.environ.get(env):
+                cmd += [flag, os.environ[env]]
     else:
         # Plain DDP; torchrun underneath. On a machine without GPUs the workers use gloo on the CPU.
         mp = "bf16" if (t.bf16 and torch.cuda.is_available()) else "no"
