@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import write_mini_project
 from medgo.config import load_config
 from medgo.pipeline.run_dir import STAGES, RunDir
 from medgo.pipeline.runner import run_pipeline
+from medgo_testkit import write_mini_project
 
 
 def test_every_stage_completes_with_manifest(mini_run) -> None:
@@ -36,6 +36,7 @@ def test_data_stage_accounts_for_every_row(mini_run) -> None:
     c = m["counts"]
     assert c["rows_in"] == c["rows_out"] + c["rejected"]
     assert c["sft"]["rejected"] == 2
+    assert c["preference"]["train"] + c["preference"]["eval"] == c["preference"]["kept"] and c["preference"]["eval"] >= 1
     rejects = [json.loads(x) for x in (root / "data" / "rejects.jsonl").read_text().splitlines()]
     where = {r["where"].rsplit("/", 1)[-1]: r["reason"] for r in rejects}
     assert where["sft.jsonl:98"].startswith("bad alternation")
@@ -52,6 +53,9 @@ def test_report_has_loss_curves_and_eval_table(mini_run) -> None:
     results = json.loads((root / "eval" / "results.json").read_text())
     assert set(results) == {"init", "pretrain", "sft", "preference"}
     assert results["pretrain"]["perplexity"] < results["init"]["perplexity"]
+    for r in results.values():
+        assert 0 <= r["pref_accuracy"] <= 1 and r["pref_pairs"] >= 1
+    assert "held-out preference acc." in md
 
 
 def _clone(tmp_path: Path, **kw) -> Path:

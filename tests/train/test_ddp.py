@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import write_mini_project
 from medgo.config import load_config
 from medgo.pipeline.runner import run_pipeline
+from medgo_testkit import write_mini_project
 
 
 def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:

@@ -20,6 +20,9 @@ class DataConfig(Section):
     eval_cls: str | None = Field(None, description="labelled classification eval set JSONL {id, task, text, label}")
     heldout_fraction: float = Field(0.05, gt=0, lt=0.5, description="share of corpus documents kept for perplexity")
     sft_eval_fraction: float = Field(0.0, ge=0, lt=0.5)
+    preference_eval_fraction: float = Field(
+        0.1, ge=0, lt=0.5, description="share of preference pairs held out for the eval stage's preference accuracy"
+    )
     min_chars: int = Field(1, ge=1, description="documents shorter than this are rejected")
     prepare: dict[str, Any] | None = Field(
         None,
@@ -168,6 +171,7 @@ class EvalConfig(Section):
         description="which stage's model to evaluate (init = the untrained starting model)",
     )
     perplexity: bool = True
+    preference_accuracy: bool = Field(True, description="held-out pairs where the model prefers chosen (per token)")
     perplexity_block_size: int = Field(256, ge=8)
     max_heldout_docs: int = Field(0, ge=0, description="0 = all held-out documents")
     batch_size: int = Field(8, ge=1)

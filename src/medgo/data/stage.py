@@ -24,6 +24,7 @@ OUT_FILES = {
     "sft_train": "sft.train.jsonl",
     "sft_eval": "sft.eval.jsonl",
     "preference": "preference.jsonl",
+    "preference_eval": "preference.eval.jsonl",
     "eval_cls": "eval_cls.jsonl",
 }
 
@@ -143,8 +144,12 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     counts["sft"] = {**sstats.__dict__, "train": len(sft_train), "eval": len(sft_eval)}
 
     pref, pstats = _read_all(d.preference, validate_preference, rejects, "preference")
+    pref_eval = [r for r in pref if d.preference_eval_fraction and _split_key(cfg.seed, str(r["id"])) < d.preference_eval_fraction]
+    held = {id(r) for r in pref_eval}
+    pref = [r for r in pref if id(r) not in held]
     write_jsonl(ctx.out / OUT_FILES["preference"], pref)
-    counts["preference"] = pstats.__dict__
+    write_jsonl(ctx.out / OUT_FILES["preference_eval"], pref_eval)
+    counts["preference"] = {**pstats.__dict__, "train": len(pref), "eval": len(pref_eval)}
 
     if d.eval_cls:
         labels = cfg.eval.classification.labels if cfg.eval.classification else None

@@ -28,6 +28,27 @@ def config_for_hash(cfg: RunConfig) -> Any:
     return {"eval": cfg.eval.model_dump(mode="json"), "medgo_data": os.environ.get("MEDGO_DATA")}
 
 
+def preference_accuracy(engine: HFEngine, rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Share of held-out pairs where the model gives the chosen answer a higher per-token log-likelihood
+    than the rejected one (per token, so that answer length does not decide)."""
+    from medgo.data.schemas import prompt_messages
+    from medgo.model.tokenizer import IM_END
+
+    reqs = []
+    for r in rows:
+        p = prompt_messages(r)
+        reqs += [(p, r["chosen"] + IM_END), (p, r["rejected"] + IM_END)]
+    scores = [s for s, _ in engine.loglikelihood(reqs)]
+    lengths = [max(len(engine.encode(c)), 1) for _, c in reqs]
+    wins, margins = 0, []
+    for i in range(len(rows)):
+        c = scores[2 * i] / lengths[2 * i]
+        r = scores[2 * i + 1] / lengths[2 * i + 1]
+        wins += c > r
+        margins.append(c - r)
+    return {"pref_accuracy": wins / len(rows), "pref_margin": sum(margins) / len(rows), "pref_pairs": len(rows)}
+
+
 def run_cblue(engine: HFEngine, c: CblueEvalConfig, out: Path) -> dict[str, Any]:
     """Scores per task and method (fractions in [0, 1]) from the CBLUE harness."""
     import os
@@ -60,6 +81,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     if e.max_heldout_docs:
         heldout = heldout[: e.max_heldout_docs]
     cls_rows = list(read_jsonl(data / OUT_FILES["eval_cls"])) if (data / OUT_FILES["eval_cls"]).is_file() else []
+    pref_path = data / OUT_FILES["preference_eval"]
+    pref_rows = list(read_jsonl(pref_path)) if pref_path.is_file() else []
     tok = load_tokenizer(ctx.run.tokenizer_dir)
     trained = ctx.run.trained_models()
     results: dict[str, dict[str, Any]] = {}
@@ -77,6 +100,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
         res: dict[str, Any] = {}
         if e.perplexity and heldout:
             res.update(engine.perplexity(heldout, e.perplexity_block_size))
+        if e.preference_accuracy and pref_rows:
+            res.update(preference_accuracy(engine, pref_rows))
         if e.classification and e.classification.enabled and cls_rows:
             m, preds = evaluate_classification(engine, cls_rows, e.classification)
             res.update({f"cls_{k}": v for k, v in m.items()})

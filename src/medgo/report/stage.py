@@ -22,6 +22,7 @@ EVAL_COLUMNS = [
     ("cls_loglik_accuracy", "classification acc. (label log-lik)"),
     ("cls_loglik_macro_f1", "classification macro-F1 (log-lik)"),
     ("cls_generate_accuracy", "classification acc. (generate+parse)"),
+    ("pref_accuracy", "held-out preference acc."),
 ]
 
 
@@ -123,6 +124,12 @@ def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict
                 f"({'SFT better' if sft[key] > pre[key] else 'SFT NOT better'}; majority baseline "
                 f"{_fmt(sft.get('cls_majority_baseline'))})."
             )
+        pref = results.get("preference") or {}
+        if "pref_accuracy" in sft and "pref_accuracy" in pref:
+            lines.append(
+                f"- Held-out preference accuracy ({pref.get('pref_pairs')} pairs, chosen preferred per token): "
+                f"{_fmt(sft['pref_accuracy'])} after SFT → {_fmt(pref['pref_accuracy'])} after preference alignment."
+            )
         if "eval" in plots:
             lines += ["", f"![evaluation]({plots['eval'].name})", ""]
         lines += cblue_section(results)
@@ -196,7 +203,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     plots: dict[str, Path] = {}
     if p := loss_curves(histories, out / "loss_curves.png"):
         plots["loss"] = p
-    if p := eval_bars(results, EVAL_COLUMNS[:1] + EVAL_COLUMNS[2:4], out / "eval.png"):
+    bars = [c for c in EVAL_COLUMNS if c[0] in ("perplexity", "cls_loglik_accuracy", "pref_accuracy")]
+    if p := eval_bars(results, bars, out / "eval.png"):
         plots["eval"] = p
     md = build_markdown(cfg, ctx, results, plots)
     (out / "report.md").write_text(md, encoding="utf-8")
