@@ -117,3 +117,21 @@ def test_kill_9_during_pretrain_resumes_from_checkpoint(tmp_path: Path) -> None:
     ref, _ = run_pipeline(ref_cfg, stages=["data", "tokenizer", "pretrain"])
     a, b = m["metrics"]["last_loss"], ref.manifest("pretrain")["metrics"]["last_loss"]
     assert abs(a - b) < 1e-4, (a, b)
+
+
+def test_bad_input_files_are_named_with_key_and_line(tmp_path: Path) -> None:
+    import pytest
+
+    from medgo.errors import DataError
+
+    cfg_path = _clone(tmp_path)
+    proj = cfg_path.parent
+    (proj / "empty.jsonl").write_text("", encoding="utf-8")
+    (proj / "wrong.jsonl").write_text('{"id": 1, "prompt": "头痛？", "answer": "布洛芬"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"data\.sft\[1\]: .*empty\.jsonl is empty"):
+        run_pipeline(load_config(cfg_path, ["data.sft=[sft.jsonl, empty.jsonl]"]), stages=["data"])
+    with pytest.raises(DataError, match=r"data\.preference\[0\]: .*wrong\.jsonl has no usable row .* line 1: missing field"):
+        run_pipeline(load_config(cfg_path, ["data.preference=[wrong.jsonl]"]), stages=["data"])
+    # Every conversation too long for sft.max_length: the sft stage says so and names the file.
+    with pytest.raises(DataError, match=r"sft\.train\.jsonl: all \d+ conversations are longer than sft\.max_length=8"):
+        run_pipeline(load_config(cfg_path, ["sft.max_length=8"]), stages=["data", "tokenizer", "pretrain", "sft"])

@@ -71,13 +71,25 @@ def _split_key(seed: int, doc_id: str) -> float:
 
 
 def _read_all(paths: list[str], validate, rejects: list[Reject], key: str) -> tuple[list[dict], ReadStats]:
+    """Read every file of one config key; a file with no usable row is an error naming the key and file."""
     rows: list[dict] = []
     stats = ReadStats()
-    for p in paths:
+    for n, p in enumerate(paths):
+        before, kept = len(rejects), stats.kept
         for i, row in enumerate(read_jsonl(p, validate, rejects, stats)):
             row.setdefault("id", f"{Path(p).stem}-{i}")
             row.setdefault("source", Path(p).stem)
             rows.append(row)
+        if stats.kept == kept:
+            where = f"data.{key}[{n}]" if key != "eval_cls" else "data.eval_cls"
+            mine = rejects[before:]
+            if not mine:
+                raise DataError(f"{where}: {p} is empty", hint="point the key at a file with rows, or remove it")
+            first = mine[0]
+            raise DataError(
+                f"{where}: {p} has no usable row ({len(mine)} rejected); first: line {first.line}: {first.reason}",
+                hint=f"fix the rows to the {key} schema (see README, 'Using a real Qwen2 checkpoint and real data')",
+            )
     return rows, stats
 
 
