@@ -54,6 +54,13 @@ def register(app: typer.Typer) -> None:
             None, "--threads", help="CPU threads for generation (torch or llama.cpp)"
         ),
         dtype: str = typer.Option("float32", "--dtype"),
+        index: Path | None = typer.Option(
+            None, "--index", help="a `medgo index` folder: passages go into the prompt, answers list sources"
+        ),
+        rag_top_k: int = typer.Option(3, "--rag-top-k", help="passages per request"),
+        rag_default: bool = typer.Option(
+            False, "--rag-default/--no-rag-default", help="retrieve unless a request says rag=false"
+        ),
     ) -> None:
         """Serve a model: OpenAI-compatible API, clinical assess endpoint and a web chat page at /."""
         from medgo.serve.runner import run_server
@@ -78,6 +85,9 @@ def register(app: typer.Typer) -> None:
             cors_origins=cors or [],
             audit_log=audit_log,
             audit_text=audit_text,
+            index_dir=index,
+            rag_top_k=rag_top_k,
+            rag_default=rag_default,
         )
         console.print(f"medgo serve: {target} on http://{host}:{port}  (web page at /, API at /v1)")
         run_server(target, settings, engine=engine, threads=threads, dtype=dtype)

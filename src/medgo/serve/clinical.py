@@ -34,6 +34,7 @@ class AssessRequest(ClinicalCase):
     max_tokens: int = Field(512, ge=16, le=2048)
     temperature: float = Field(0.0, ge=0, le=2, description="first attempt; regenerations sample at >= 0.7")
     seed: int | None = None
+    rag: bool | None = Field(None, description="retrieve passages for the case (server started with --index)")
 
 
 class Differential(BaseModel):
@@ -59,6 +60,12 @@ class Assessment(BaseModel):
     disclaimer: str = Field(..., min_length=1)
 
 
+class SourceRef(BaseModel):
+    id: str
+    title: str | None = None
+    score: float
+
+
 class AssessMeta(BaseModel):
     outcome: Literal["valid", "repaired", "regenerated"]
     attempts: int
@@ -66,6 +73,7 @@ class AssessMeta(BaseModel):
     model: str
     prompt_tokens: int
     completion_tokens: int
+    sources: list[SourceRef] | None = Field(None, description="passages the prompt was given (retrieval on)")
 
 
 class AssessResponse(Assessment):

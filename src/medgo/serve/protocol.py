@@ -48,6 +48,7 @@ class _SamplingRequest(BaseModel):
 
 class ChatCompletionRequest(_SamplingRequest):
     messages: list[ChatMessage] = Field(..., min_length=1)
+    rag: bool | None = Field(None, description="medgo extension: retrieve passages (server started with --index)")
 
 
 class CompletionRequest(_SamplingRequest):

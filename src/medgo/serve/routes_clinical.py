@@ -16,6 +16,7 @@ from medgo.serve.clinical import (
     published_schema,
 )
 from medgo.serve.errors import APIError
+from medgo.serve.routes_openai import retrieve_for
 from medgo.serve.state import Caller, authorize, state_of
 
 router = APIRouter(prefix="/v1/clinical")
@@ -30,7 +31,9 @@ async def schema() -> dict:
 @router.post("/assess", response_model=AssessResponse)
 async def assess(body: AssessRequest, request: Request, caller: Caller = Depends(authorize)) -> dict:
     st = state_of(request)
-    ids = st.tokenize(build_messages(body))
+    query = "；".join(x for x in (body.chief_complaint, body.present_illness) if x)
+    messages, found = retrieve_for(st, body.rag, query, build_messages(body))
+    ids = st.tokenize(messages)
     max_new = st.max_new_tokens(body.max_tokens, len(ids))
     completion, why, last = 0, [], ""
     for attempt in range(1, st.settings.assess_attempts + 1):
@@ -61,6 +64,7 @@ async def assess(body: AssessRequest, request: Request, caller: Caller = Depends
                 model=st.model_name,
                 prompt_tokens=len(ids) * attempt,
                 completion_tokens=completion,
+                sources=found,
             )
             st.metrics.assess.labels(outcome).inc()
             _record(

@@ -38,12 +38,29 @@ def _params(st: ServerState, req: _SamplingRequest, prompt_len: int) -> Generati
     )
 
 
+def retrieve_for(
+    st: ServerState, flag: bool | None, query: str, messages: list[dict]
+) -> tuple[list[dict], list[dict] | None]:
+    """Passages for `query` put into `messages` when retrieval is on for this request."""
+    if st.retriever is None:
+        if flag:
+            raise APIError(400, "this server has no retrieval index (start it with --index DIR)", param="rag")
+        return messages, None
+    if not st.retriever.wanted(flag):
+        return messages, None
+    from medgo.serve.rag import augment, sources
+
+    hits = st.retriever.search(query)
+    return augment(messages, hits), sources(hits)
+
+
 @router.post("/chat/completions")
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, caller: Caller = Depends(authorize)
 ):
     st = state_of(request)
-    messages = [m.model_dump() for m in body.messages]
+    messages = [m.model_dump(exclude_none=True) for m in body.messages]
+    messages, found = retrieve_for(st, body.rag, messages[-1]["content"], messages)
     ids = st.tokenize(messages)
     params = _params(st, body, len(ids))
     streams = st.submit(ids, params, body.n, caller.request_id)
@@ -57,6 +74,7 @@ async def chat_completions(
         body,
         prompt_text=messages[-1]["content"],
     )
+    job.sources = found
     if body.stream:
         return _sse(job.stream_chunks())
     return await job.complete()
@@ -129,6 +147,7 @@ class _Job:
         self.created = now()
         self.deadline = st.settings.request_timeout_s
         self._templates: dict[int, str] = {}
+        self.sources: list[dict] | None = None  # retrieval-augmented requests list what the prompt was given
 
     def usage(self, completion: int) -> dict:
         return {
@@ -190,6 +209,7 @@ class _Job:
             "model": self.st.model_name,
             "choices": choices,
             "usage": self.usage(completion),
+            **({"sources": self.sources} if self.sources is not None else {}),
         }
 
     def _text_chunk(self, index: int, text: str) -> str:
@@ -233,7 +253,10 @@ class _Job:
         try:
             if self.kind == "chat.completion":
                 for i in range(len(self.streams)):
-                    yield self._chunk(i, None, None, role=True)
+                    chunk = self._chunk(i, None, None, role=True)
+                    if i == 0 and self.sources is not None:
+                        chunk["sources"] = self.sources
+                    yield chunk
             while left:
                 try:
                     got = [await asyncio.wait_for(merged.get(), max(0.0, end - loop.time()))]

@@ -39,6 +39,9 @@ class ServeSettings(BaseModel):
     )
     assess_attempts: int = Field(3, ge=1, le=5, description="generations tried before assess gives up")
     graceful_timeout_s: float = Field(30.0, ge=0)
+    index_dir: Path | None = Field(None, description="a `medgo index` folder: retrieval-augmented answers")
+    rag_top_k: int = Field(3, ge=1, le=20, description="passages put into the prompt")
+    rag_default: bool = Field(False, description="retrieve when a request does not say (`rag: true|false`)")
 
     def key_ids(self) -> dict[str, str]:
         """Key → short id for logs and metrics: never log the key itself."""

@@ -36,6 +36,11 @@ class ServerState:
         self.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_burst)
         self.metrics = Metrics(engine.queue_depth)
         self.audit = AuditLog(settings.audit_log, settings.audit_text)
+        self.retriever = None
+        if settings.index_dir is not None:
+            from medgo.serve.rag import Retriever
+
+            self.retriever = Retriever(settings.index_dir, settings.rag_top_k, settings.rag_default)
         if hasattr(engine, "on_batch"):
             engine.on_batch = self.metrics.batch.observe
 
