@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from medgo.config.schema import ModelConfig, TinyModelConfig
@@ -39,3 +40,29 @@ def test_document_packing_blocks_cross_document_attention() -> None:
         concat = model(input_ids=packed, use_cache=False).logits[0, len(a):]
     assert torch.allclose(doc, alone, atol=1e-5)  # the second document sees nothing of the first
     assert not torch.allclose(concat, alone, atol=1e-3)  # plain concatenation does
+
+
+def test_streaming_pretrain_trains_to_max_steps(tmp_path) -> None:
+    from medgo.config import load_config
+    from medgo.errors import ConfigError
+    from medgo.pipeline.runner import run_pipeline
+    from medgo_testkit import write_mini_project
+
+    cfg_path = write_mini_project(tmp_path / "p", pretrain_steps=5)
+    rd, _ = run_pipeline(load_config(cfg_path, ["pretrain.streaming=true", "pretrain.shuffle_buffer=8"]),
+                         stages=["data", "tokenizer", "pretrain"])
+    m = rd.manifest("pretrain")
+    assert m["metrics"]["steps"] == 5 and m["counts"]["streaming"] is True
+    assert m["metrics"]["last_loss"] < m["metrics"]["first_loss"] + 1.0
+    with pytest.raises(ConfigError, match="max_steps"):
+        run_pipeline(load_config(cfg_path, ["pretrain.streaming=true", "pretrain.max_steps=-1",
+                                            f"output_dir={tmp_path / 'b'}"]), stages=["data", "tokenizer", "pretrain"])
+
+
+def test_iter_blocks_matches_pack_documents() -> None:
+    from medgo.train.packing import iter_blocks
+
+    tok = train_bpe_tokenizer(["高血压患者应低盐饮食。", "糖尿病需监测血糖。"] * 20, vocab_size=300)
+    docs = ["高血压患者应低盐饮食。", "糖尿病需监测血糖。", "头痛。"] * 3
+    blocks, _ = pack_documents(docs, tok, block_size=7)
+    assert list(iter_blocks(iter(docs), tok, 7)) == blocks

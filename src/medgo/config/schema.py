@@ -106,6 +106,10 @@ class PretrainConfig(TrainConfig):
         description="document: attention stays inside each document (position ids restart per document); "
         "concat: plain concatenation, tokens attend across document boundaries",
     )
+    streaming: bool = Field(
+        False, description="read and pack the corpus on the fly (corpora larger than memory); needs max_steps > 0"
+    )
+    shuffle_buffer: int = Field(1000, ge=1, description="streaming only: blocks shuffled within this buffer")
     learning_rate: float = Field(1e-3, gt=0)
 
 

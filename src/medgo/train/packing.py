@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from transformers import PreTrainedTokenizerBase
 
@@ -16,18 +16,38 @@ def pack_documents(
 
     Returns (blocks, total_tokens). The tail shorter than a block is dropped unless `keep_remainder`.
     """
+    counter = [0]
+    blocks = list(iter_blocks(texts, tokenizer, block_size, keep_remainder, counter))
+    return blocks, counter[0]
+
+
+def end_of_text_id(tokenizer: PreTrainedTokenizerBase) -> int:
     eot = tokenizer.convert_tokens_to_ids(ENDOFTEXT)
     if eot is None or eot == tokenizer.unk_token_id:
         eot = tokenizer.eos_token_id
-    stream: list[int] = []
+    return eot
+
+
+def iter_blocks(
+    texts: Iterable[str],
+    tokenizer: PreTrainedTokenizerBase,
+    block_size: int,
+    keep_remainder: bool = False,
+    counter: list[int] | None = None,
+) -> Iterator[list[int]]:
+    """Blocks as they fill, holding at most one block plus one document in memory (streaming corpora)."""
+    eot = end_of_text_id(tokenizer)
+    buf: list[int] = []
     for t in texts:
-        stream.extend(tokenizer.encode(t, add_special_tokens=False))
-        stream.append(eot)
-    n_full = len(stream) // block_size
-    blocks = [stream[i * block_size : (i + 1) * block_size] for i in range(n_full)]
-    if keep_remainder and len(stream) % block_size:
-        blocks.append(stream[n_full * block_size :])
-    return blocks, len(stream)
+        ids = tokenizer.encode(t, add_special_tokens=False) + [eot]
+        if counter is not None:
+            counter[0] += len(ids)
+        buf.extend(ids)
+        while len(buf) >= block_size:
+            yield buf[:block_size]
+            buf = buf[block_size:]
+    if keep_remainder and buf:
+        yield buf
 
 
 def document_positions(block: list[int], eot: int) -> list[int]:
