@@ -165,3 +165,33 @@ def prepare(config: Path = typer.Argument(..., help="YAML with a data_prep secti
         return m
 
     _run(go, "prepare")
+
+
+@app.command("scale-clean")
+def scale_clean(
+    input_dir: Path = typer.Option(..., "--in", help="folder of JSONL shards ({text, id, ...} per line)"),
+    out: Path = typer.Option(..., "--out", help="output folder: docs/ shards, rejects/, datatrove logs/"),
+    executor: str = typer.Option("local", "--executor", help="local (N worker processes) | slurm (array job)"),
+    tasks: int = typer.Option(4, "--tasks", help="shards of work (one output file each)"),
+    workers: int = typer.Option(-1, "--workers", help="tasks running at once (-1: all)"),
+    min_chars: int = typer.Option(10, "--min-chars"),
+    deid: bool = typer.Option(True, "--deid/--no-deid", help="de-identify kept documents"),
+    partition: str = typer.Option("cpu", "--partition", help="slurm partition"),
+    time: str = typer.Option("04:00:00", "--time", help="slurm time limit per task"),
+) -> None:
+    """Clean, filter and de-identify a large corpus on datatrove's local or Slurm executor; then run
+    `medgo data dedup --in OUT/docs/*.jsonl --backend disk` for the global dedup."""
+    from medgo.data.distributed import run_distributed_clean
+
+    if executor not in ("local", "slurm"):
+        console.print("[bold red]error:[/] --executor must be local or slurm")
+        raise typer.Exit(2)
+
+    def go() -> dict[str, Any]:
+        return {**run_distributed_clean(
+            str(input_dir), str(out), executor=executor, tasks=tasks, workers=workers,  # type: ignore[arg-type]
+            filters={"min_chars": min_chars}, deid={} if deid else None,
+            slurm={"partition": partition, "time": time},
+        ), "step": "scale-clean"}
+
+    _run(go, str(out))
