@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,24 @@ def finish(
         **tp.summary(trainer.args.world_size),
     }
     return StageResult(metrics=metrics, counts=counts, extra={"started_from": started_from, "resumed_from": resumed})
+
+
+def train_stage(
+    cfg: RunConfig,
+    ctx: StageContext,
+    tokenizer: PreTrainedTokenizerBase,
+    seq_len: int,
+    make_trainer: Callable[[PreTrainedModel, list], Any],
+    counts: dict[str, Any],
+) -> tuple[StageResult, Any]:
+    """The common body of every training stage: starting model, tuning type, telemetry, resume, train, save."""
+    model, started_from = starting_model(cfg, ctx, tokenizer)
+    model = maybe_lora(cfg, model)
+    tp = TelemetryCallback(ctx.out, seq_len)
+    trainer = make_trainer(model, [tp])
+    resumed = resume_checkpoint(ctx)
+    trainer.train(resume_from_checkpoint=resumed)
+    return finish(trainer, tokenizer, ctx, tp, started_from, counts, resumed), trainer
 
 
 def disabled(name: str) -> StageResult:

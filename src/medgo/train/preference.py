@@ -17,15 +17,11 @@ from medgo.data.stage import OUT_FILES
 from medgo.pipeline.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
-    finish,
     make_args,
-    maybe_lora,
     require_rows,
-    resume_checkpoint,
     stage_tokenizer,
-    starting_model,
+    train_stage,
 )
-from medgo.train.metrics import TelemetryCallback
 
 NAME = "preference"
 REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
@@ -111,13 +107,10 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     path = ctx.run.stage("data") / OUT_FILES["preference"]
     rows = list(read_jsonl(path))
     require_rows(len(rows), "preference", path)
-    model, started_from = starting_model(cfg, ctx, tok)
-    model = maybe_lora(cfg, model)
-    tp = TelemetryCallback(ctx.out, cfg.preference.max_length)
-    trainer = build_trainer(cfg, model, tok, rows, ctx.out, [tp])
-    resumed = resume_checkpoint(ctx)
-    trainer.train(resume_from_checkpoint=resumed)
-    result = finish(trainer, tok, ctx, tp, started_from, {"pairs": len(rows)}, resumed)
+    result, trainer = train_stage(
+        cfg, ctx, tok, cfg.preference.max_length,
+        lambda model, cbs: build_trainer(cfg, model, tok, rows, ctx.out, cbs), {"pairs": len(rows)},
+    )
     result.metrics["algorithm"] = cfg.preference.algorithm
     last = [h for h in trainer.state.log_history if any(k in h for k in REWARD_KEYS)]
     if last:

@@ -15,14 +15,10 @@ from medgo.errors import ConfigError, DataError
 from medgo.pipeline.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
-    finish,
     make_args,
-    maybe_lora,
-    resume_checkpoint,
     stage_tokenizer,
-    starting_model,
+    train_stage,
 )
-from medgo.train.metrics import TelemetryCallback
 from medgo.train.packing import document_positions, end_of_text_id, iter_blocks, pack_documents
 
 NAME = "pretrain"
@@ -87,13 +83,12 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
         ds, counts = streaming_dataset(cfg, path, tok)
     else:
         ds, counts = packed_dataset(cfg, path, tok)
-    model, started_from = starting_model(cfg, ctx, tok)
-    model = maybe_lora(cfg, model)
     args = make_args(TrainingArguments, p, ctx.out, cfg.seed)
-    tp = TelemetryCallback(ctx.out, p.block_size)
-    trainer = Trainer(
-        model=model, args=args, train_dataset=ds, data_collator=default_data_collator, callbacks=[tp]
+    result, _ = train_stage(
+        cfg, ctx, tok, p.block_size,
+        lambda model, cbs: Trainer(
+            model=model, args=args, train_dataset=ds, data_collator=default_data_collator, callbacks=cbs
+        ),
+        counts,
     )
-    resumed = resume_checkpoint(ctx)
-    trainer.train(resume_from_checkpoint=resumed)
-    return finish(trainer, tok, ctx, tp, started_from, counts, resumed)
+    return result

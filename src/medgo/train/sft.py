@@ -20,15 +20,11 @@ from medgo.log import console
 from medgo.pipeline.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
-    finish,
     make_args,
-    maybe_lora,
     require_rows,
-    resume_checkpoint,
     stage_tokenizer,
-    starting_model,
+    train_stage,
 )
-from medgo.train.metrics import TelemetryCallback
 
 NAME = "sft"
 
@@ -127,12 +123,10 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     if rejects or truncated:
         console.print(f"sft: {len(rejects)} conversation(s) rejected as too long, {truncated} truncated "
                       f"(max_length={cfg.sft.max_length})")
-    model, started_from = starting_model(cfg, ctx, tok)
-    model = maybe_lora(cfg, model)
-    tp = TelemetryCallback(ctx.out, cfg.sft.max_length)
-    trainer = build_trainer(cfg, model, tok, rows, ctx.out, [tp])
-    resumed = resume_checkpoint(ctx)
-    trainer.train(resume_from_checkpoint=resumed)
     counts = {"conversations_in": n_in, "conversations": len(rows), "rejected_too_long": len(rejects),
               "truncated": truncated}
-    return finish(trainer, tok, ctx, tp, started_from, counts, resumed)
+    result, _ = train_stage(
+        cfg, ctx, tok, cfg.sft.max_length, lambda model, cbs: build_trainer(cfg, model, tok, rows, ctx.out, cbs),
+        counts,
+    )
+    return result
