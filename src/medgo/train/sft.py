@@ -33,6 +33,30 @@ def config_for_hash(cfg: RunConfig) -> Any:
     return {"sft": cfg.sft.model_dump(mode="json"), "finetuning": cfg.model.finetuning, "lora": cfg.model.lora}
 
 
+class PackedRowsCollator:
+    """Batches packed SFT rows as rows: [batch, <=max_length], position ids restarting per conversation and
+    no attention mask, so transformers builds a block-diagonal mask per row.
+
+    TRL's padding-free collator flattens the whole batch into one sequence, which flash attention handles
+    as variable-length sequences on GPU, but which on CPU makes attention quadratic in batch x length
+    (measured: packing ran at 0.56x the unpacked speed on the benchmark model)."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad = pad_token_id
+
+    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        width = max(len(e["input_ids"]) for e in examples)
+        ids, labels, pos = [], [], []
+        for e in examples:
+            n = len(e["input_ids"])
+            lengths = e.get("seq_lengths") or [n]
+            ids.append(list(e["input_ids"]) + [self.pad] * (width - n))
+            labels.append(list(e["labels"]) + [-100] * (width - n))
+            # the padding tail is its own segment, and its labels are -100
+            pos.append([i for length in lengths for i in range(length)] + list(range(width - n)))
+        return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "position_ids": torch.tensor(pos)}
+
+
 class MedgoSFTTrainer(SFTTrainer):
     """TRL's SFTTrainer with a choice of loss kernel.
 
@@ -40,9 +64,12 @@ class MedgoSFTTrainer(SFTTrainer):
     vocabularies but costs ~45% of a CPU training step (measured on the demo model). With `fused_loss=False`
     the model's own cross-entropy is used (same value), and token accuracy is computed from its logits."""
 
-    def __init__(self, *args, fused_loss: bool = True, **kwargs) -> None:
+    def __init__(self, *args, fused_loss: bool = True, rows_collator: PackedRowsCollator | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fused_loss = fused_loss
+        if rows_collator is not None:
+            # TRL refuses a custom collator with packing (it assumes padding-free); swapped in after its checks.
+            self.data_collator = rows_collator
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.fused_loss:
@@ -79,8 +106,12 @@ def build_trainer(
         dataset_num_proc=None,
     )
     fused = s.fused_loss if s.fused_loss is not None else torch.cuda.is_available()
+    extra = {}
+    if s.packing and not torch.cuda.is_available():
+        extra["rows_collator"] = PackedRowsCollator(tok.pad_token_id)
     return MedgoSFTTrainer(
-        model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=list(callbacks), fused_loss=fused
+        model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=list(callbacks), fused_loss=fused,
+        **extra,
     )
 
 
