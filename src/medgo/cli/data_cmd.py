@@ -195,3 +195,33 @@ def scale_clean(
         ), "step": "scale-clean"}
 
     _run(go, str(out))
+
+
+@app.command("sample-answers")
+def sample_answers_cmd(
+    file: Path = typer.Option(..., "--in", help="JSONL with `prompt` (or `question`) and optional `reference`"),
+    out: Path = typer.Option(..., "--out", help="JSONL: each row plus `answers` (then build-pref --mode sampled)"),
+    model: Path = typer.Option(..., "--model", help="run folder or model folder"),
+    n: int = typer.Option(4, "--n", help="samples per prompt"),
+    temperature: float = typer.Option(0.8, "--temperature"),
+    max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Sample N answers per prompt from a model, to rank into preference pairs."""
+    import time
+
+    from medgo.cli.chat import resolve_model_dir
+    from medgo.data.jsonl import read_jsonl, write_jsonl
+    from medgo.eval.backends.base import GenerationParams
+    from medgo.eval.backends.hf import HFEngine
+    from medgo.eval.sampling import sample_answers
+
+    def go() -> dict[str, Any]:
+        t0 = time.time()
+        rows = list(read_jsonl(file))
+        engine = HFEngine.from_path(resolve_model_dir(model))
+        params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+        k = write_jsonl(out, sample_answers(engine, rows, n, params))
+        return {"step": "sample-answers", "rows_in": len(rows), "rows_out": k, "wall_s": time.time() - t0}
+
+    _run(go, str(out))

@@ -63,7 +63,9 @@ def detect_encoding(path: str | Path) -> str:
         return "utf-16"
     final = len(head) < _SAMPLE  # the sample may end mid-character
     utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=final)
-    if utf8.count("\ufffd") <= max(2, len(utf8) // 1000):
+    # Count undecodable bytes, not U+FFFD characters that the file itself holds (model output often has them).
+    bad = utf8.count("\ufffd") - head.count("\ufffd".encode())
+    if bad <= max(2, len(utf8) // 1000):
         # valid UTF-8 (a few bad bytes are rejected line by line later) is a strong signal on its own
         if _looks_binary(utf8):
             raise DataError(f"{path}: looks like a binary file, not text", hint="pass text, JSONL, CSV or parquet files")
