@@ -1,4 +1,5 @@
-"""`medgo eval run | score | submit`: CBLUE / PromptCBLUE evaluation (thin: parse, call one function, print)."""
+"""`medgo eval run | score | submit | review-export | review-import`: CBLUE / PromptCBLUE, ClinicalQA and exam
+evaluation, doctor review sheets (thin: parse, call one function, print)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import typer
 
 from medgo.errors import ConfigError
 
-app = typer.Typer(help="Evaluate on CBLUE / PromptCBLUE with the official metrics.", no_args_is_help=True)
+app = typer.Typer(help="Evaluate: CBLUE / PromptCBLUE (official metrics), ClinicalQA, medical exams.",
+                  no_args_is_help=True)
+RUN_SUITES = ("cblue", "promptcblue", "clinicalqa", "exams")
 
 
-def _suite(s: str) -> str:
-    if s not in ("cblue", "promptcblue"):
-        raise ConfigError(f"unknown suite {s!r}", hint="cblue or promptcblue")
+def _suite(s: str, allowed: tuple[str, ...] = ("cblue", "promptcblue")) -> str:
+    if s not in allowed:
+        raise ConfigError(f"unknown suite {s!r}", hint=" or ".join(allowed))
     return s
 
 
@@ -24,25 +27,64 @@ def run(
     out: Path = typer.Option(..., "--out", help="output folder"),
     suite: str = typer.Option("cblue", "--suite"),
     tasks: str = typer.Option("all", "--tasks", help="comma-separated task names, or all"),
-    split: str = typer.Option("dev", "--split"),
-    limit: int = typer.Option(None, "--limit", help="first N examples per task"),
+    split: str = typer.Option(None, "--split", help="default: dev (cblue), test (exams)"),
+    limit: int = typer.Option(None, "--limit", help="first N examples per task (exams: a seeded sample of N)"),
     backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai"),
     base_url: str = typer.Option(None, "--base-url"),
     data_dir: str = typer.Option(None, "--data-dir", help="folder laid out like ../shared/data (or $MEDGO_DATA)"),
     template: str = typer.Option(None, "--template", help="template name (default: each task's first)"),
     convention: str = typer.Option("cblue", "--convention", help="cblue | promptcblue"),
-    methods: str = typer.Option("generate", "--methods", help="generate,loglik"),
+    methods: str = typer.Option(None, "--methods", help="generate,loglik (default: generate; exams: both)"),
     batch_size: int = typer.Option(16, "--batch-size"),
+    baseline: str = typer.Option(None, "--baseline", help="clinicalqa: the model to compare against (same backend)"),
+    baseline_url: str = typer.Option(None, "--baseline-url", help="clinicalqa: base URL of the baseline (openai)"),
+    judge_url: str = typer.Option(None, "--judge-url", help="clinicalqa: OpenAI-compatible judge endpoint"),
+    judge_model: str = typer.Option(None, "--judge-model", help="clinicalqa: judge model name"),
+    judge_api_key: str = typer.Option(None, "--judge-api-key", envvar="MEDGO_JUDGE_API_KEY"),
+    judge_timeout: float = typer.Option(120.0, "--judge-timeout", help="seconds per judge request"),
+    scorers: str = typer.Option("reference,judge,pairwise", "--scorers",
+                                help="clinicalqa: reference,judge,pairwise (judge ones need --judge-url)"),
+    shots: int = typer.Option(0, "--shots", help="exams: few-shot examples per question"),
+    max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="clinicalqa 512, exams 32 by default"),
+    label: str = typer.Option(None, "--label", help="clinicalqa: a note printed above the tables"),
 ) -> None:
-    """Run tasks on a model: predictions, scores.json and scores.md under --out."""
-    from medgo.eval.harness import EvalSpec, markdown_table
-    from medgo.eval.suites.cblue_run import data_dir_from, parse_tasks, run_cblue
+    """Run a suite on a model: predictions, scores.json and scores.md under --out."""
+    from medgo.eval.suites.cblue_run import data_dir_from
     from medgo.eval.suites.engines import load_engine
 
-    _suite(suite)
+    _suite(suite, RUN_SUITES)
+    ddir = data_dir_from(data_dir)
     engine = load_engine(backend, model, base_url=base_url, batch_size=batch_size)
-    spec = EvalSpec(tasks=parse_tasks(tasks), split=split, data_dir=data_dir_from(data_dir), limit=limit,
-                    template=template, convention=convention, methods=[m.strip() for m in methods.split(",")])
+    if suite == "clinicalqa":
+        from medgo.eval.judge import make_judge
+        from medgo.eval.suites.clinicalqa_run import clinicalqa_sets, run_clinicalqa_cli
+
+        base = (load_engine(backend, baseline, base_url=baseline_url or base_url, batch_size=batch_size)
+                if baseline else None)
+        judge = make_judge(judge_url, judge_model, judge_api_key, judge_timeout) if judge_url else None
+        md = run_clinicalqa_cli(engine, out, sets=clinicalqa_sets(tasks, ddir), data_dir=ddir, limit=limit,
+                                scorers=[x.strip() for x in scorers.split(",") if x.strip()], baseline=base,
+                                judge=judge, max_new_tokens=max_new_tokens or 512,
+                                labels={"model": str(model), **({"baseline": baseline} if baseline else {}),
+                                        **({"judge": judge_model or judge_url} if judge_url else {}),
+                                        **({"note": label} if label else {})})
+        print(md, end="")
+        return
+    if suite == "exams":
+        from medgo.eval.suites.exams import ExamSpec, markdown, run_exams
+        from medgo.eval.suites.exams_run import exam_tasks
+
+        espec = ExamSpec(tasks=exam_tasks(tasks, ddir), data_dir=ddir, split=split or "test", limit=limit,
+                         shots=shots, methods=[m.strip() for m in (methods or "loglik,generate").split(",")],
+                         max_new_tokens=max_new_tokens or 32)
+        print(markdown(run_exams(engine, espec, out)), end="")
+        return
+    from medgo.eval.harness import EvalSpec, markdown_table
+    from medgo.eval.suites.cblue_run import parse_tasks, run_cblue
+
+    spec = EvalSpec(tasks=parse_tasks(tasks), split=split or "dev", data_dir=ddir, limit=limit,
+                    template=template, convention=convention,
+                    methods=[m.strip() for m in (methods or "generate").split(",")])
     print(markdown_table(run_cblue(engine, spec, out)), end="")
 
 
@@ -89,3 +131,28 @@ def submit(
     engine = load_engine(backend, model, base_url=base_url, batch_size=batch_size)
     for p in submit_cblue(engine, parse_tasks(tasks), out, data_dir_from(data_dir), template, limit):
         print(p)
+
+
+@app.command("review-export")
+def review_export(
+    answers: Path = typer.Option(..., "--answers", help="answers.jsonl of a clinicalqa run with --baseline"),
+    out: Path = typer.Option(..., "--out", help="sheet to write: .csv or .xlsx (the key goes to OUT.key.json)"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Blinded doctor-review sheet: answers A/B in a seeded random order; the key is written beside it."""
+    from medgo.eval.review import export_sheet
+
+    sheet, key = export_sheet(answers, out, seed)
+    print(f"{sheet}\n{key}  (keep the key from reviewers)")
+
+
+@app.command("review-import")
+def review_import(
+    sheet: Path = typer.Argument(..., help="the filled .csv / .xlsx"),
+    key: Path = typer.Option(None, "--key", help="default: SHEET.key.json"),
+    out: Path = typer.Option(None, "--out", help="write review.json and review.md to this folder"),
+) -> None:
+    """Read a filled review sheet back: mean 1-5 scores per system and model-vs-baseline win/tie/loss."""
+    from medgo.eval.suites.clinicalqa_run import write_review
+
+    print(write_review(sheet, key, out), end="")
