@@ -18,6 +18,7 @@ from medgo.errors import DataError
 def _require_datatrove() -> None:
     try:
         import datatrove  # noqa: F401
+        import orjson  # noqa: F401  (datatrove's JSONL reader needs it)
     except ImportError:
         raise DataError("distributed preparation needs datatrove", hint="pip install 'medgo[scale]'") from None
 
