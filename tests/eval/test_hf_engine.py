@@ -89,3 +89,13 @@ def test_cblue_in_eval_stage_scores_every_task(engine: HFEngine, tmp_path) -> No
     assert qic["n"] == 3 and 0 <= qic["generate"] <= 1 and 0 <= qic["loglik"] <= 1
     assert table["CMeEE-V2"]["loglik"] is None  # NER has no label set to rank
     assert (tmp_path / "scores.md").is_file() and (tmp_path / "predictions" / "KUAKE-QIC.jsonl").is_file()
+
+
+def test_clinicalqa_and_exams_in_eval_stage(engine: HFEngine, tmp_path) -> None:
+    from medgo.config.schema import ClinicalQAEvalConfig, ExamsEvalConfig
+    from medgo.eval.stage import run_clinicalqa_scores, run_exam_scores
+
+    cq = run_clinicalqa_scores(engine, ClinicalQAEvalConfig(limit=3, max_new_tokens=8), tmp_path / "cq")
+    assert cq["n"] == 3 and all(v is None or 0 <= v <= 1 for k, v in cq.items() if k != "n")
+    ex = run_exam_scores(engine, ExamsEvalConfig(tasks=["cmmlu-medical"], limit=4), tmp_path / "ex")
+    assert ex["cmmlu-medical"]["n"] == 4 and 0 <= ex["cmmlu-medical"]["loglik"] <= 1

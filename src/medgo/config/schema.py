@@ -168,6 +168,32 @@ class CblueEvalConfig(Section):
     )
 
 
+class ClinicalQAEvalConfig(Section):
+    """Reference-based ClinicalQA scoring (ROUGE-L, BLEU, rubric, must-not-say) inside the eval stage."""
+
+    enabled: bool = True
+    sets: list[str] = Field(default_factory=lambda: ["sample"], description="sample, cmd, cmb-clin, pulse-..., or a file")
+    limit: int = Field(0, ge=0, description="cases per set (0 = all)")
+    max_new_tokens: int = Field(128, ge=8)
+    data_dir: str | None = Field(None, description="default $MEDGO_DATA, else the bundled sample set only")
+    models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
+        default_factory=lambda: ["pretrain", "sft", "preference"]
+    )
+
+
+class ExamsEvalConfig(Section):
+    """Multiple-choice exams (CMMLU medical, CNMLEQA, MedQA-MCMLE, CMB-Exam) inside the eval stage."""
+
+    enabled: bool = True
+    tasks: list[str] = Field(default_factory=lambda: ["cmmlu-medical", "cnmleqa"])
+    limit: int = Field(0, ge=0, description="questions per exam (0 = all)")
+    methods: list[Literal["loglik", "generate"]] = Field(default_factory=lambda: ["loglik"])
+    data_dir: str | None = Field(None, description="default $MEDGO_DATA, else the bundled samples")
+    models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
+        default_factory=lambda: ["pretrain", "sft", "preference"]
+    )
+
+
 class EvalConfig(Section):
     enabled: bool = True
     models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
@@ -181,6 +207,8 @@ class EvalConfig(Section):
     batch_size: int = Field(8, ge=1)
     classification: ClassificationEvalConfig | None = None
     cblue: CblueEvalConfig | None = None
+    clinicalqa: ClinicalQAEvalConfig | None = None
+    exams: ExamsEvalConfig | None = None
 
 
 class ReportConfig(Section):

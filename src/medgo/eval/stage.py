@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from medgo.config.schema import CblueEvalConfig, RunConfig
+from medgo.config.schema import CblueEvalConfig, ClinicalQAEvalConfig, ExamsEvalConfig, RunConfig
 from medgo.data.jsonl import read_jsonl, write_jsonl
 from medgo.data.stage import OUT_FILES
 from medgo.eval.backends.hf import HFEngine
@@ -47,6 +47,37 @@ def preference_accuracy(engine: HFEngine, rows: list[dict[str, Any]]) -> dict[st
         wins += c > r
         margins.append(c - r)
     return {"pref_accuracy": wins / len(rows), "pref_margin": sum(margins) / len(rows), "pref_pairs": len(rows)}
+
+
+def _data_dir(configured: str | None) -> Path | None:
+    import os
+
+    d = configured or os.environ.get("MEDGO_DATA")
+    return Path(d) if d else None
+
+
+def run_clinicalqa_scores(engine: HFEngine, c: ClinicalQAEvalConfig, out: Path) -> dict[str, Any]:
+    """Reference-based ClinicalQA means (same code as `medgo eval run --suite clinicalqa`)."""
+    from medgo.eval.suites.clinicalqa import ClinicalQASpec, run_clinicalqa
+
+    spec = ClinicalQASpec(sets=c.sets, data_dir=_data_dir(c.data_dir), limit=c.limit or None,
+                          scorers=["reference"], max_new_tokens=c.max_new_tokens)
+    summary = run_clinicalqa(engine, spec, out)
+    overall = summary["overall"]["model"]
+    return {"n": summary["n"], **{k: overall.get(k) for k in summary["metrics"]}}
+
+
+def run_exam_scores(engine: HFEngine, c: ExamsEvalConfig, out: Path) -> dict[str, Any]:
+    """Accuracy per exam and method (same code as `medgo eval run --suite exams`)."""
+    from medgo.eval.suites.exams import ExamSpec, run_exams
+
+    spec = ExamSpec(tasks=c.tasks, data_dir=_data_dir(c.data_dir), limit=c.limit or None, methods=list(c.methods))
+    summary = run_exams(engine, spec, out)
+    table: dict[str, Any] = {}
+    for task, r in summary["tasks"].items():
+        table[task] = {"n": r.get("n"), "source": r.get("source"),
+                       **{m: (r.get(m) or {}).get("acc") for m in ("loglik", "loglik_norm", "generate")}}
+    return table
 
 
 def run_cblue(engine: HFEngine, c: CblueEvalConfig, out: Path) -> dict[str, Any]:
@@ -108,6 +139,10 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
             write_jsonl(ctx.out / f"predictions.{name}.jsonl", preds)
         if e.cblue and e.cblue.enabled and name in e.cblue.models:
             res["cblue"] = run_cblue(engine, e.cblue, ctx.out / "cblue" / name)
+        if e.clinicalqa and e.clinicalqa.enabled and name in e.clinicalqa.models:
+            res["clinicalqa"] = run_clinicalqa_scores(engine, e.clinicalqa, ctx.out / "clinicalqa" / name)
+        if e.exams and e.exams.enabled and name in e.exams.models:
+            res["exams"] = run_exam_scores(engine, e.exams, ctx.out / "exams" / name)
         results[name] = res
         console.print(f"eval {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in res.items() if isinstance(v, float)))
         del engine, model

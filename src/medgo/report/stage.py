@@ -56,6 +56,39 @@ def prepare_section(data_manifest: dict[str, Any]) -> list[str]:
     return lines + _table(["step", "in", "out", "rejected", "duplicates", "reasons"], rows) + [""]
 
 
+def clinicalqa_section(results: dict[str, dict[str, Any]]) -> list[str]:
+    models = [m for m, r in results.items() if r.get("clinicalqa")]
+    if not models:
+        return []
+    keys = [k for k in results[models[0]]["clinicalqa"] if k != "n"]
+    lines = ["## ClinicalQA (reference-based)", "",
+             f"{results[models[0]]['clinicalqa']['n']} questions; means over questions (ROUGE-L and BLEU against the "
+             "reference answer, weighted rubric coverage, share of answers that say a must-not-say point). The "
+             "LLM-judge and pairwise win rate vs a baseline run with `medgo eval run --suite clinicalqa "
+             "--judge-url ...`.", ""]
+    rows = [[m] + [results[m]["clinicalqa"].get(k) for k in keys] for m in models]
+    return lines + _table(["model"] + keys, rows) + [""]
+
+
+def exams_section(results: dict[str, dict[str, Any]]) -> list[str]:
+    models = [m for m, r in results.items() if r.get("exams")]
+    if not models:
+        return []
+    tasks = list(results[models[0]]["exams"])
+    lines = ["## Exams (multiple choice, accuracy)", "",
+             "Option log-likelihood (raw / per character); chance is 1/4 (CMMLU) or 1/5 (CNMLEQA).", ""]
+    rows = []
+    for t in tasks:
+        r0 = results[models[0]]["exams"][t]
+        cells = []
+        for m in models:
+            r = results[m]["exams"].get(t, {})
+            cells.append(" / ".join("–" if r.get(k) is None else f"{r[k]:.3f}" for k in ("loglik", "loglik_norm")))
+        rows.append([t, r0.get("n"), *cells])
+    src = results[models[0]]["exams"][tasks[0]].get("source") if tasks else None
+    return lines + _table(["exam", "n"] + models, rows) + ["", f"- Data: {src}", ""]
+
+
 def cblue_section(results: dict[str, dict[str, Any]]) -> list[str]:
     """CBLUE scores (x100) per task and model: generation+parsing / label log-likelihood."""
     models = [m for m, r in results.items() if r.get("cblue")]
@@ -133,6 +166,8 @@ def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict
         if "eval" in plots:
             lines += ["", f"![evaluation]({plots['eval'].name})", ""]
         lines += cblue_section(results)
+        lines += clinicalqa_section(results)
+        lines += exams_section(results)
     lines += ["", "## Configuration", "", "```json", json.dumps(cfg.model_dump(mode="json"), ensure_ascii=False, indent=1), "```"]
     return "\n".join(lines) + "\n"
 
