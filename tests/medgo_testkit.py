@@ -81,3 +81,18 @@ eval:
         encoding="utf-8",
     )
     return cfg
+
+
+def save_tiny_model(out: Path, texts: list[str], vocab_size: int = 300, seed: int = 0, **tiny: int) -> Path:
+    """A servable folder (tokenizer + random tiny Qwen2) in about a second; `tiny` overrides the shape."""
+    from medgo.config.schema import ModelConfig, TinyModelConfig
+    from medgo.model.factory import build_tiny_qwen2
+    from medgo.model.tokenizer import train_bpe_tokenizer
+
+    tok = train_bpe_tokenizer(texts, vocab_size=vocab_size)
+    shape = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+             "num_key_value_heads": 1, "max_position_embeddings": 2048, **tiny}
+    out.mkdir(parents=True, exist_ok=True)
+    build_tiny_qwen2(ModelConfig(tiny=TinyModelConfig(**shape)), tok, seed).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from medgo_testkit import save_tiny_model
+
 TEXTS = [
     "患者男性，五十岁，反复胸痛三天，活动后加重，休息后缓解。",
     "高血压患者应低盐饮食，规律服用降压药物，定期监测血压。",
@@ -21,23 +23,9 @@ TEXTS = [
 
 
 def build_tiny_model(out: Path, seed: int = 0) -> Path:
-    from medgo.config.schema import ModelConfig, TinyModelConfig
-    from medgo.model.factory import build_tiny_qwen2
-    from medgo.model.tokenizer import train_bpe_tokenizer
-
-    tok = train_bpe_tokenizer(TEXTS, vocab_size=400)
-    tiny = TinyModelConfig(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-    )
-    model = build_tiny_qwen2(ModelConfig(tiny=tiny), tok, seed)
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return save_tiny_model(out, TEXTS, vocab_size=400, seed=seed, hidden_size=64, intermediate_size=128,
+                           num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                           max_position_embeddings=512)
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,13 @@ reached through the real openai client) whose replies each test decides."""
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from medgo_testkit import save_tiny_model
 
 REPO = Path(__file__).resolve().parents[3]
 TEXTS = ["患者胸痛，诊断为急性心肌梗死，建议PCI。", "高血压首选ACEI或ARB，限盐。", "答案：B。肺炎需抗生素治疗。"] * 20
@@ -22,69 +20,7 @@ Reply = Callable[[str, int], tuple[int, str, float]]
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from medgo.config.schema import ModelConfig, TinyModelConfig
-    from medgo.model.factory import build_tiny_qwen2
-    from medgo.model.tokenizer import train_bpe_tokenizer
-
-    tok = train_bpe_tokenizer(TEXTS, vocab_size=300)
-    mc = ModelConfig(tiny=TinyModelConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                          num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=2048))
-    d = tmp_path_factory.mktemp("tiny")
-    build_tiny_qwen2(mc, tok, seed=0).save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
-
-
-class ScriptedJudge:
-    def __init__(self) -> None:
-        self.reply: Reply = lambda p, n: (200, "{}", 0.0)
-        self.calls = 0
-        self.prompts: list[str] = []
-        self.lock = threading.Lock()
-        judge = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with judge.lock:
-                    judge.calls += 1
-                    n = judge.calls
-                    judge.prompts.append(body["messages"][-1]["content"])
-                status, content, delay = judge.reply(body["messages"][-1]["content"], n)
-                time.sleep(delay)
-                if status != 200:
-                    data = json.dumps({"error": {"message": "scripted"}}).encode()
-                else:
-                    data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                                       "choices": [{"index": 0, "finish_reason": "stop",
-                                                    "message": {"role": "assistant", "content": content}}],
-                                       "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and left
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.srv.server_port}/v1"
-
-
-@pytest.fixture
-def judge_server() -> Iterator[ScriptedJudge]:
-    j = ScriptedJudge()
-    th = threading.Thread(target=j.srv.serve_forever, daemon=True)
-    th.start()
-    try:
-        yield j
-    finally:
-        j.srv.shutdown()
-        j.srv.server_close()
+    return save_tiny_model(tmp_path_factory.mktemp("tiny"), TEXTS)
 
 
 @pytest.fixture(scope="session")
