@@ -99,3 +99,18 @@ def test_clinicalqa_and_exams_in_eval_stage(engine: HFEngine, tmp_path) -> None:
     assert cq["n"] == 3 and all(v is None or 0 <= v <= 1 for k, v in cq.items() if k != "n")
     ex = run_exam_scores(engine, ExamsEvalConfig(tasks=["cmmlu-medical"], limit=4), tmp_path / "ex")
     assert ex["cmmlu-medical"]["n"] == 4 and 0 <= ex["cmmlu-medical"]["loglik"] <= 1
+
+
+def test_clinicalqa_pairwise_with_self_judge(tmp_path) -> None:
+    from medgo.config.schema import ClinicalQAEvalConfig, RunConfig
+    from medgo.eval.stage import run_clinicalqa_pairwise
+    from medgo.model.tokenizer import load_tokenizer
+    from medgo_testkit import save_tiny_model
+
+    d = save_tiny_model(tmp_path / "m", TEXTS)
+    c = ClinicalQAEvalConfig(limit=2, max_new_tokens=8, pairwise_model="sft", pairwise_baseline="pretrain",
+                             judge_attempts=1, judge_max_new_tokens=16)
+    pw = run_clinicalqa_pairwise(RunConfig(name="t"), load_tokenizer(d), {"sft": d, "pretrain": d}, c, tmp_path / "o")
+    assert pw["judge"] == "sft (the model judges itself)" and pw["baseline"] == "pretrain"
+    assert pw["n"] + pw["unjudged"] == 2 and pw["judge_calls"] == 4  # 2 cases x both orders x 1 attempt
+    assert (tmp_path / "o" / "scores.md").is_file()

@@ -179,6 +179,14 @@ class ClinicalQAEvalConfig(Section):
     models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
         default_factory=lambda: ["pretrain", "sft", "preference"]
     )
+    pairwise_model: Literal["pretrain", "sft", "preference"] | None = Field(
+        None, description="judge this stage's answers against pairwise_baseline's, in both orders"
+    )
+    pairwise_baseline: Literal["init", "pretrain", "sft", "preference"] = "pretrain"
+    judge_url: str | None = Field(None, description="OpenAI-compatible judge; None: pairwise_model judges itself")
+    judge_model: str | None = None
+    judge_attempts: int = Field(3, ge=1, le=5)
+    judge_max_new_tokens: int = Field(256, ge=16)
 
 
 class ExamsEvalConfig(Section):

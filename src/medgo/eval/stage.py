@@ -67,6 +67,33 @@ def run_clinicalqa_scores(engine: HFEngine, c: ClinicalQAEvalConfig, out: Path) 
     return {"n": summary["n"], **{k: overall.get(k) for k in summary["metrics"]}}
 
 
+def run_clinicalqa_pairwise(cfg: RunConfig, tok, trained: dict, c: ClinicalQAEvalConfig, out: Path) -> dict[str, Any]:
+    """Pairwise ClinicalQA, both answer orders: pairwise_model vs pairwise_baseline, judged by an endpoint or by
+    pairwise_model itself (then labelled so: a tiny model is a poor judge, and unparseable verdicts are counted
+    as unjudged rather than guessed)."""
+    from medgo.eval.judge import Judge, make_judge
+    from medgo.eval.suites.clinicalqa import ClinicalQASpec, run_clinicalqa
+
+    def engine_for(stage: str) -> HFEngine:
+        if stage == "init":
+            return HFEngine(initial_model(cfg.model, tok, cfg.seed), tok, batch_size=cfg.eval.batch_size)
+        return HFEngine(load_model(trained[stage], cfg.model.dtype), tok, batch_size=cfg.eval.batch_size)
+
+    model, base = engine_for(c.pairwise_model), engine_for(c.pairwise_baseline)
+    if c.judge_url:
+        judge = make_judge(c.judge_url, c.judge_model)
+        judge_label = c.judge_model or c.judge_url
+    else:
+        judge = Judge(engine=model, attempts=c.judge_attempts, max_new_tokens=c.judge_max_new_tokens)
+        judge_label = f"{c.pairwise_model} (the model judges itself)"
+    labels = {"model": c.pairwise_model, "baseline": c.pairwise_baseline, "judge": judge_label}
+    spec = ClinicalQASpec(sets=c.sets, data_dir=_data_dir(c.data_dir), limit=c.limit or None,
+                          scorers=["reference", "pairwise"], max_new_tokens=c.max_new_tokens, labels=labels)
+    summary = run_clinicalqa(model, spec, out, baseline=base, judge=judge)
+    return {**labels, **summary.get("pairwise", {}).get("overall", {}), "judge_calls": summary["judge"]["calls"],
+            "judge_malformed": summary["judge"]["malformed_replies"]}
+
+
 def run_exam_scores(engine: HFEngine, c: ExamsEvalConfig, out: Path) -> dict[str, Any]:
     """Accuracy per exam and method (same code as `medgo eval run --suite exams`)."""
     from medgo.eval.suites.exams import ExamSpec, run_exams
@@ -148,6 +175,11 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
         del engine, model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+    c = e.clinicalqa
+    if c and c.enabled and c.pairwise_model and c.pairwise_model in results:
+        results[c.pairwise_model]["clinicalqa_pairwise"] = run_clinicalqa_pairwise(
+            cfg, tok, trained, c, ctx.out / "clinicalqa" / "pairwise"
+        )
     (ctx.out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     flat = {f"{m}/{k}": v for m, r in results.items() for k, v in r.items() if isinstance(v, (int, float))}
     return StageResult(metrics=flat, extra={"results": results})

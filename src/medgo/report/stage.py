@@ -67,7 +67,20 @@ def clinicalqa_section(results: dict[str, dict[str, Any]]) -> list[str]:
              "LLM-judge and pairwise win rate vs a baseline run with `medgo eval run --suite clinicalqa "
              "--judge-url ...`.", ""]
     rows = [[m] + [results[m]["clinicalqa"].get(k) for k in keys] for m in models]
-    return lines + _table(["model"] + keys, rows) + [""]
+    lines += _table(["model"] + keys, rows) + [""]
+    for r in results.values():
+        pw = r.get("clinicalqa_pairwise")
+        if not pw:
+            continue
+        ci = pw.get("win_rate_ci95")
+        rate = (f"win rate {_fmt(pw['win_rate'])} (95% CI {_fmt(ci[0])}–{_fmt(ci[1])})" if ci
+                else "no verdict could be parsed, so no win rate")
+        lines.append(
+            f"- Pairwise, {pw['model']} vs {pw['baseline']}, judge: {pw['judge']}, both answer orders: "
+            f"{pw.get('win', 0)} win / {pw.get('tie', 0)} tie / {pw.get('loss', 0)} loss, {pw.get('unjudged', 0)} "
+            f"unjudged; {rate}; {pw['judge_malformed']} of {pw['judge_calls']} judge replies were malformed."
+        )
+    return lines + [""]
 
 
 def exams_section(results: dict[str, dict[str, Any]]) -> list[str]:
