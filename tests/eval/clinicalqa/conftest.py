@@ -1,30 +1,18 @@
-"""Fixtures: a tiny random Qwen2 folder, and a scripted OpenAI-compatible judge on 127.0.0.1 (stdlib HTTP server,
+"""Fixtures: a scripted OpenAI-compatible judge on 127.0.0.1 (stdlib HTTP server,
 reached through the real openai client) whose replies each test decides."""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from medgo_testkit import save_tiny_model
-
-REPO = Path(__file__).resolve().parents[3]
-TEXTS = ["患者胸痛，诊断为急性心肌梗死，建议PCI。", "高血压首选ACEI或ARB，限盐。", "答案：B。肺炎需抗生素治疗。"] * 20
-
 # reply(user_prompt, n_call) -> (status, content, delay_s)
 Reply = Callable[[str, int], tuple[int, str, float]]
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("tiny"), TEXTS)
 
 
 class ScriptedJudge:
@@ -77,11 +65,3 @@ def judge_server() -> Iterator[ScriptedJudge]:
     finally:
         j.srv.shutdown()
         j.srv.server_close()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    root = Path(os.environ.get("MEDGO_DATA") or REPO.parent / "shared" / "data")
-    if not (root / "corpora").is_dir():
-        pytest.skip("shared data not found (set MEDGO_DATA)")
-    return root

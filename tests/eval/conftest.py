@@ -1,20 +1,17 @@
-"""Fixtures: a tiny random Qwen2 folder; the shared data folder (skip without it)."""
+"""Fixtures shared by the eval suites: a tiny random Qwen2 folder, and the shared real data (skip without it).
+tests/eval/cblue overrides `shared_data` to require the CBLUE folder."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from medgo_testkit import save_tiny_model
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 TEXTS = ["患者胸痛，诊断为急性心肌梗死，建议PCI。", "高血压首选ACEI或ARB，限盐。", "答案：B。肺炎需抗生素治疗。"] * 20
-
-# reply(user_prompt, n_call) -> (status, content, delay_s)
-Reply = Callable[[str, int], tuple[int, str, float]]
 
 
 @pytest.fixture(scope="session")
