@@ -1,4 +1,4 @@
-"""`medgo data clean|dedup|deid|contamination|build-sft|build-pref|mix|prepare` (see medgo.data)."""
+"""`medgo data clean|dedup|deid|contamination|build-sft|build-pref|cblue-to-sft|mix|prepare` (see medgo.data)."""
 
 from __future__ import annotations
 
@@ -128,6 +128,34 @@ def build_pref(
     from medgo.data.builders_pref import build_pref as build
 
     _run(lambda: build(files, out, mode=mode, judge_files=judge or None, model_keys=models or None), str(out))  # type: ignore[arg-type]
+
+
+@app.command("cblue-to-sft")
+def cblue_to_sft_cmd(
+    out: Path = typer.Option(..., "--out", help="output JSONL {id, messages, source}"),
+    tasks: str = typer.Option("all", "--tasks", help="comma-separated CBLUE task names, or all"),
+    data_dir: str = typer.Option(None, "--data-dir", help="folder laid out like ../shared/data (or $MEDGO_DATA)"),
+    split: str = typer.Option("train", "--split", help="records to convert (a task without train: 10% of dev)"),
+    template: str = typer.Option(None, "--template", help="template name (default: each task's first)"),
+    limit: int = typer.Option(None, "--limit", help="at most N records per task (a seeded sample)"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """CBLUE training records -> SFT conversations with the evaluation prompts (dev-overlapping rows dropped)."""
+    import time
+
+    from medgo.eval.suites.cblue_run import cblue_to_sft, data_dir_from, parse_tasks
+
+    def go() -> dict[str, Any]:
+        t0 = time.time()
+        m = cblue_to_sft(parse_tasks(tasks), out, data_dir_from(data_dir), template=template, split=split,
+                         limit=limit, seed=seed)
+        for name, st in m["tasks"].items():
+            console.print(f"  {name}: {st['kept']} rows, {st['dropped_dev_overlap']} dropped (dev overlap)")
+        n_in = sum(st["kept"] + st["dropped_dev_overlap"] for st in m["tasks"].values())
+        return {"step": "cblue-to-sft", "rows_in": n_in, "rows_out": m["rows"], "rejected": n_in - m["rows"],
+                "wall_s": time.time() - t0}
+
+    _run(go, str(out))
 
 
 @app.command("mix")

@@ -51,9 +51,13 @@ def _key(ex: dict) -> str:
 
 
 def cblue_to_sft(tasks: list[str], out: str | Path, data_dir: Path | None = None, template: str | None = None,
-                 split: str = "train", heldout: str = "dev") -> dict[str, Any]:
+                 split: str = "train", heldout: str = "dev", limit: int | None = None,
+                 seed: int = 0) -> dict[str, Any]:
     """CBLUE training records -> SFT conversations {id, messages, source} with the evaluation templates.
-    A training record whose text also occurs in the held-out split is dropped and counted (no dev leak)."""
+    A training record whose text also occurs in the held-out split is dropped and counted (no dev leak).
+    `limit`: at most this many records per task, a seeded sample (same records for the same seed)."""
+    import random
+
     rows: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     for name in tasks:
@@ -62,7 +66,11 @@ def cblue_to_sft(tasks: list[str], out: str | Path, data_dir: Path | None = None
         dev_keys = {_key(ex) for ex in task.load(heldout, data_dir)[0]}
         tmpl = task.template(template)
         kept = leaked = 0
-        for i, ex in enumerate(train):
+        order = list(range(len(train)))
+        if limit and limit < len(train):
+            order = sorted(random.Random(f"{task.name}:{seed}").sample(order, limit))
+        for i in order:
+            ex = train[i]
             if _key(ex) in dev_keys:
                 leaked += 1
                 continue
@@ -72,6 +80,6 @@ def cblue_to_sft(tasks: list[str], out: str | Path, data_dir: Path | None = None
                 {"role": "assistant", "content": task.answer(task.gold(ex), ex)},
             ], "source": f"cblue/{task.name}"})
             kept += 1
-        stats[task.name] = {"kept": kept, "dropped_dev_overlap": leaked, "source": src}
+        stats[task.name] = {"kept": kept, "dropped_dev_overlap": leaked, "available": len(train), "source": src}
     write_jsonl(out, rows)
     return {"rows": len(rows), "tasks": stats, "out": str(out)}
