@@ -116,3 +116,20 @@ def test_launch_config_files_parse() -> None:
     stages = {p.name: json.loads(p.read_text())["zero_optimization"]["stage"]
               for p in (REPO / "configs" / "deepspeed").glob("*.json")}
     assert stages == {"zero2.json": 2, "zero3.json": 3, "zero3_offload.json": 3}
+
+
+def test_env_default_and_eval_data_dirs_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "c.txt").write_text("文本", encoding="utf-8")
+    cfg_file = tmp_path / "sub" / "run.yaml"
+    cfg_file.parent.mkdir()
+    cfg_file.write_text(
+        "name: t\ndata:\n  corpus: ['${MEDGO_TEST_ROOT:-..}/c.txt']\n"
+        "  prepare: {contamination: {eval: ['${MEDGO_TEST_ROOT:-..}/dev.json']}}\n"
+        "eval:\n  cblue: {data_dir: '${MEDGO_TEST_ROOT:-..}/cblue'}\n  exams: {data_dir: ../ex}\n", encoding="utf-8")
+    monkeypatch.delenv("MEDGO_TEST_ROOT", raising=False)
+    cfg = load_config(cfg_file)
+    assert cfg.data.corpus == [str(tmp_path / "c.txt")]
+    assert cfg.eval.cblue.data_dir == str(tmp_path / "cblue") and cfg.eval.exams.data_dir == str(tmp_path / "ex")
+    assert cfg.data.prepare["contamination"]["eval"] == [str(tmp_path / "dev.json")]
+    monkeypatch.setenv("MEDGO_TEST_ROOT", "/elsewhere")
+    assert load_config(cfg_file).eval.cblue.data_dir == "/elsewhere/cblue"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +77,17 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+_VAR_DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
+def expand_vars(text: str) -> str:
+    """$VAR / ${VAR} as os.path.expandvars, plus ${VAR:-default} (the default when VAR is unset or empty)."""
+    text = _VAR_DEFAULT.sub(lambda m: os.environ.get(m.group(1)) or m.group(2), text)
+    return os.path.expandvars(text)
+
+
 def _expand(path: str, base: Path) -> str:
-    p = Path(os.path.expandvars(os.path.expanduser(path)))
+    p = Path(expand_vars(os.path.expanduser(path)))
     return str(p if p.is_absolute() else (base / p).resolve())
 
 
@@ -96,6 +106,13 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> None:
         for field in ("deepspeed", "accelerate_config"):
             if getattr(tcfg, field):
                 setattr(tcfg, field, _expand(getattr(tcfg, field), base))
+    for name in ("cblue", "clinicalqa", "exams"):
+        sub = getattr(cfg.eval, name)
+        if sub is not None and sub.data_dir:
+            sub.data_dir = _expand(sub.data_dir, base)
+    cont = (cfg.data.prepare or {}).get("contamination")
+    if isinstance(cont, dict) and isinstance(cont.get("eval"), list):
+        cont["eval"] = [_expand(str(p), base) for p in cont["eval"]]
     # A local model folder given relatively; hub ids (org/name) that do not exist locally stay as they are.
     if cfg.model.base and not Path(cfg.model.base).is_absolute():
         candidate = base / cfg.model.base
