@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
             16, "--max-batch", help="dynamic batch size (1: one request at a time)"
         ),
         max_queue: int = typer.Option(256, "--max-queue"),
+        batching: str = typer.Option(
+            "continuous", "--batching", help="continuous | static (transformers engine)"
+        ),
         batch_wait_ms: float = typer.Option(20.0, "--batch-wait-ms", help="wait for a batch to fill (ms)"),
         rate_limit: int = typer.Option(600, "--rate-limit", help="requests per minute per key (0: off)"),
         max_body: int = typer.Option(256 * 1024, "--max-body-bytes"),
@@ -77,6 +80,7 @@ def register(app: typer.Typer) -> None:
             api_keys=_keys(api_key, api_key_file),
             max_batch_size=max_batch,
             max_queue=max_queue,
+            batching=batching,
             batch_wait_ms=batch_wait_ms,
             rate_limit_rpm=rate_limit,
             max_body_bytes=max_body,

@@ -36,6 +36,7 @@ def create_app(
             max_batch=settings.max_batch_size,
             batch_wait_ms=settings.batch_wait_ms,
             max_queue=settings.max_queue,
+            batching=settings.batching,
         )
     name = settings.model_name or (model_dir.name if model_dir else engine.name)
     st = ServerState(settings, engine, name)

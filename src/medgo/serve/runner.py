@@ -54,6 +54,7 @@ def run_server(
         max_batch=settings.max_batch_size,
         batch_wait_ms=settings.batch_wait_ms,
         max_queue=settings.max_queue,
+        batching=settings.batching,
     )
     app = create_app(settings.model_copy(update={"model_name": name}), engine=eng)
     log.info("serving %s (%s engine) on http://%s:%d", name, kind, settings.host, settings.port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +31,11 @@ class ServeSettings(BaseModel):
     max_batch_size: int = Field(16, ge=1, description="1: one request at a time (no dynamic batching)")
     batch_wait_ms: float = Field(
         20.0, ge=0, description="how long an idle worker waits for more requests to batch"
+    )
+    batching: Literal["continuous", "static"] = Field(
+        "continuous",
+        description="transformers engine: rows join and leave the running batch every step (continuous) "
+        "or one generate call per batch (static)",
     )
     max_queue: int = Field(256, ge=1, description="sequences waiting beyond this get 503 + Retry-After")
     cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")

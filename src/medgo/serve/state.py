@@ -76,8 +76,8 @@ class ServerState:
     ) -> list[RequestStream]:
         streams: list[RequestStream] = []
         try:
-            for _ in range(n):
-                streams.append(self.engine.submit(prompt_ids, params, group))
+            for i in range(n):
+                streams.append(self.engine.submit(prompt_ids, params, group, i))
         except QueueFull as e:
             for s in streams:
                 s.cancel()

@@ -11,13 +11,28 @@ __all__ = ["Finished", "QueueFull", "RequestStream", "ServingEngine", "load_engi
 
 
 def load_engine(
-    kind: str, path: Path, *, dtype: str = "float32", threads: int | None = None, **queue_kw
+    kind: str,
+    path: Path,
+    *,
+    dtype: str = "float32",
+    threads: int | None = None,
+    batching: str = "continuous",
+    **queue_kw,
 ) -> ServingEngine:
-    """kind: hf | llamacpp (vllm is launched as its own server, see engines.vllm)."""
+    """kind: hf | llamacpp (vllm is launched as its own server, see engines.vllm). batching (hf):
+    continuous (rows join and leave the running batch every step; the default where the model's cache
+    allows it) or static (one `generate` call per batch)."""
     if kind == "hf":
+        from medgo.eval.backends.hf import HFEngine
         from medgo.serve.engines.hf_batching import HFBatchingEngine
+        from medgo.serve.engines.hf_continuous import HFContinuousEngine
 
-        return HFBatchingEngine.from_path(path, dtype=dtype, threads=threads, **queue_kw)
+        if batching not in ("continuous", "static"):
+            raise MedgoError(f"unknown batching {batching!r}", hint="use --batching continuous or static")
+        hf = HFEngine.from_path(path, dtype=dtype)
+        if batching == "continuous" and HFContinuousEngine.supports(hf.model):
+            return HFContinuousEngine(hf, threads=threads, **queue_kw)
+        return HFBatchingEngine(hf, threads=threads, **queue_kw)
     if kind == "llamacpp":
         from medgo.serve.engines.llamacpp import LlamaCppEngine
 

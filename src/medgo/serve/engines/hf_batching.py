@@ -24,22 +24,26 @@ class _Router(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kw) -> torch.BoolTensor:
         new = input_ids[:, -1].tolist()
         for s, dec, t in zip(self.slots, self.decoders, new, strict=True):
-            if s.done:
-                continue
-            if s.stream.cancelled.is_set():
-                _finish(s, dec, "cancelled", flush=False)
-            elif t in self.stop_ids:
-                _finish(s, dec, "stop")
-            else:
-                s.tokens.append(t)
-                text, hit = dec.feed(t)
-                s.stream.piece(text)
-                if hit:
-                    _finish(s, dec, "stop", flush=False)
-                elif len(s.tokens) >= s.params.max_new_tokens:
-                    _finish(s, dec, "length")
+            if not s.done:
+                route_token(s, dec, t, self.stop_ids)
         self.outbox.flush()
         return torch.tensor([s.done for s in self.slots], dtype=torch.bool, device=input_ids.device)
+
+
+def route_token(s: Slot, dec: IncrementalDecoder, t: int, stop_ids: set[int]) -> None:
+    """One new token of a live sequence: stream its text, or finish the sequence (cancel, stop, length)."""
+    if s.stream.cancelled.is_set():
+        _finish(s, dec, "cancelled", flush=False)
+    elif t in stop_ids:
+        _finish(s, dec, "stop")
+    else:
+        s.tokens.append(t)
+        text, hit = dec.feed(t)
+        s.stream.piece(text)
+        if hit:
+            _finish(s, dec, "stop", flush=False)
+        elif len(s.tokens) >= s.params.max_new_tokens:
+            _finish(s, dec, "length")
 
 
 def _finish(s: Slot, dec: IncrementalDecoder, reason: str, flush: bool = True) -> None:

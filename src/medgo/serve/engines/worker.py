@@ -25,6 +25,7 @@ class Slot:
     params: GenerationParams
     stream: RequestStream
     key: tuple
+    index: int = 0  # which of a request's n sequences: seeds each copy differently
     tokens: list[int] = field(default_factory=list)
     done: bool = False
 
@@ -58,11 +59,13 @@ class QueueWorker:
         self.on_batch = None  # optional callback(batch_size) for metrics
 
     # -- request side --------------------------------------------------------------------------
-    def submit(self, prompt_ids: list[int], params: GenerationParams, group: str) -> RequestStream:
+    def submit(
+        self, prompt_ids: list[int], params: GenerationParams, group: str, index: int = 0
+    ) -> RequestStream:
         import asyncio
 
         stream = RequestStream(asyncio.get_running_loop())
-        self.enqueue(Slot(prompt_ids, params, stream, batch_key(params, group)))
+        self.enqueue(Slot(prompt_ids, params, stream, batch_key(params, group), index))
         return stream
 
     def enqueue(self, slot: Slot) -> None:
@@ -92,23 +95,31 @@ class QueueWorker:
             self._thread.join(timeout)
 
     # -- worker side ---------------------------------------------------------------------------
+    def _await_work(self) -> bool:
+        """With the lock held: block until something is queued, then give a burst a moment to land.
+        False: shutting down with nothing left to do."""
+        while not self._pending:
+            if self._stopping:
+                return False
+            self._cv.wait(0.1)
+        # Wait for stragglers only when recent demand says they are coming: clients of the last
+        # batch come back a few ms apart, and a batch started early splits them in two. Otherwise
+        # only a burst (requests sent together) gets a moment to land: a lone client barely waits.
+        expected = min(self.max_batch, self._peak)
+        if len(self._pending) < expected:
+            goal, window = expected, self.batch_wait_s
+        else:
+            goal, window = self.max_batch, min(self.batch_wait_s, BURST_WAIT_S)
+        deadline = time.monotonic() + window
+        while len(self._pending) < goal and (left := deadline - time.monotonic()) > 0:
+            self._cv.wait(left)
+        return True
+
     def _take(self) -> list[Slot]:
+        """The next static batch: queued sequences that share sampling settings with the oldest."""
         with self._cv:
-            while not self._pending:
-                if self._stopping:
-                    return []
-                self._cv.wait(0.1)
-            # Wait for stragglers only when recent demand says they are coming: clients of the last
-            # batch come back a few ms apart, and a batch started early splits them in two. Otherwise
-            # only a burst (requests sent together) gets a moment to land: a lone client barely waits.
-            expected = min(self.max_batch, self._peak)
-            if len(self._pending) < expected:
-                goal, window = expected, self.batch_wait_s
-            else:
-                goal, window = self.max_batch, min(self.batch_wait_s, BURST_WAIT_S)
-            deadline = time.monotonic() + window
-            while len(self._pending) < goal and (left := deadline - time.monotonic()) > 0:
-                self._cv.wait(left)
+            if not self._await_work():
+                return []
             key = self._pending[0].key
             batch, rest = [], deque()
             while self._pending:
@@ -117,6 +128,17 @@ class QueueWorker:
             self._pending = rest
             self._running = len(batch)
             self._peak = max(len(batch) + len(rest), self._peak - 1)  # demand seen lately, decaying
+            return batch
+
+    def _take_any(self, room: int, running: int) -> list[Slot]:
+        """Up to `room` queued sequences of any sampling settings, for a batch that already runs `running`
+        rows. Idle (running == 0), waits for work as `_take` does; busy, takes only what is already here."""
+        with self._cv:
+            if running == 0 and not self._await_work():
+                return []
+            batch = [self._pending.popleft() for _ in range(min(room, len(self._pending)))]
+            self._running = running + len(batch)
+            self._peak = max(self._running + len(self._pending), self._peak - 1)
             return batch
 
     def thread_init(self) -> None:
