@@ -158,6 +158,12 @@ class CblueEvalConfig(Section):
     tasks: list[str] = Field(default_factory=lambda: ["KUAKE-QIC", "CHIP-STS", "KUAKE-QQR", "CHIP-CTC", "CMeEE-V2"])
     split: str = "dev"
     limit: int = Field(0, ge=0, description="examples per task (0 = all)")
+    subset_sizes: dict[str, int] = Field(
+        default_factory=dict,
+        description="task -> size of a fixed seeded sample of its split (written under eval/subsets/ and scored "
+        "instead of the first `limit` rows); tasks not named here use `limit`",
+    )
+    subset_seed: int = 0
     data_dir: str | None = Field(
         None, description="folder laid out like ../shared/data; default $MEDGO_DATA, else the bundled samples"
     )

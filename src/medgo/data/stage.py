@@ -93,6 +93,34 @@ def _read_all(paths: list[str], validate, rejects: list[Reject], key: str) -> tu
     return rows, stats
 
 
+def contamination_summary(cfg: RunConfig, out: Path) -> dict[str, Any]:
+    """Per training set (corpus, SFT, preference) and per evaluation file: how many evaluation rows share a
+    character n-gram with the training set. The corpus numbers are prepare's (before its drop); SFT and
+    preference are checked here, after the data stage wrote them (report only: build them decontaminated)."""
+    from medgo.data.contamination import check_contamination
+
+    cont = (cfg.data.prepare or {}).get("contamination") or {}
+    evals = [p for p in cont.get("eval") or [] if Path(p).is_file()]
+    if not evals:
+        return {}
+    n = int(cont.get("n", 13))
+    res: dict[str, Any] = {}
+    corpus_m = out / "prepare" / "04-contamination" / "contamination.manifest.json"
+    if corpus_m.is_file():
+        import json
+
+        m = json.loads(corpus_m.read_text(encoding="utf-8"))
+        res["corpus"] = {"per_eval": m.get("per_eval", {}), "contaminated_train_rows": m.get("contaminated_train_rows"),
+                         "dropped": m.get("dropped")}
+    for name, files in (("sft", [OUT_FILES["sft_train"]]), ("preference", [OUT_FILES["preference"]])):
+        paths = [out / f for f in files if (out / f).is_file() and (out / f).stat().st_size]
+        if not paths:
+            continue
+        m = check_contamination(paths, evals, out / "contamination" / name, n=n)
+        res[name] = {"per_eval": m["per_eval"], "contaminated_train_rows": m["contaminated_train_rows"], "dropped": False}
+    return {"ngram": n, "sets": res}
+
+
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     d = cfg.data
     rejects: list[Reject] = []
@@ -162,6 +190,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     write_jsonl(ctx.out / OUT_FILES["preference"], pref)
     write_jsonl(ctx.out / OUT_FILES["preference_eval"], pref_eval)
     counts["preference"] = {**pstats.__dict__, "train": len(pref), "eval": len(pref_eval)}
+
+    counts["contamination"] = contamination_summary(cfg, ctx.out)
 
     if d.eval_cls:
         labels = cfg.eval.classification.labels if cfg.eval.classification else None

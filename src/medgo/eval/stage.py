@@ -114,11 +114,23 @@ def run_cblue(engine: HFEngine, c: CblueEvalConfig, out: Path) -> dict[str, Any]
     from medgo.eval.harness import EvalSpec, run_eval
 
     data_dir = c.data_dir or os.environ.get("MEDGO_DATA")
-    spec = EvalSpec(
-        tasks=c.tasks, split=c.split, data_dir=Path(data_dir) if data_dir else None, limit=c.limit or None,
-        convention=c.convention, methods=list(c.methods),
-    )
-    summary = run_eval(engine, spec, out)
+    root = Path(data_dir) if data_dir else None
+    tasks: dict[str, Any] = {}
+    sampled = [t for t in c.tasks if t in c.subset_sizes]
+    if sampled:  # fixed seeded subsets, scored in full
+        from medgo.eval.subsets import write_cblue_subsets
+
+        sizes = {t: c.subset_sizes[t] for t in sampled}
+        write_cblue_subsets(sizes, root, out / "subsets", c.subset_seed, c.split)
+        spec = EvalSpec(tasks=sampled, split=c.split, data_dir=out / "subsets", convention=c.convention,
+                        methods=list(c.methods))
+        tasks.update(run_eval(engine, spec, out / "sampled")["tasks"])
+    rest = [t for t in c.tasks if t not in c.subset_sizes]
+    if rest:
+        spec = EvalSpec(tasks=rest, split=c.split, data_dir=root, limit=c.limit or None, convention=c.convention,
+                        methods=list(c.methods))
+        tasks.update(run_eval(engine, spec, out)["tasks"])
+    summary = {"tasks": tasks}
     table: dict[str, Any] = {}
     for task, r in summary["tasks"].items():
         table[task] = {

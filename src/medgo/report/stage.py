@@ -56,6 +56,31 @@ def prepare_section(data_manifest: dict[str, Any]) -> list[str]:
     return lines + _table(["step", "in", "out", "rejected", "duplicates", "reasons"], rows) + [""]
 
 
+def contamination_section(data_manifest: dict[str, Any]) -> list[str]:
+    """Evaluation rows that share a character n-gram with each training set (corpus, SFT, preference)."""
+    c = (data_manifest.get("counts") or {}).get("contamination") or {}
+    sets = c.get("sets") or {}
+    if not sets:
+        return []
+    evals = list(dict.fromkeys(e for s in sets.values() for e in s.get("per_eval", {})))
+    lines = ["## Contamination check", "",
+             f"Evaluation rows sharing a character {c.get('ngram')}-gram with each training set (contaminated / "
+             "rows). The corpus is checked inside `prepare` (its contaminated documents are dropped before "
+             "training); SFT and preference sets are checked as the data stage wrote them.", ""]
+    rows = []
+    for e in evals:
+        row: list[Any] = [Path(e).name]
+        for s in sets.values():
+            r = s.get("per_eval", {}).get(e)
+            row.append(f"{r['contaminated']}/{r['rows']}" if r else "—")
+        rows.append(row)
+    lines += _table(["evaluation file", *sets], rows)
+    lines += ["", "Training rows touching an evaluation row: " + ", ".join(
+        f"{k} {v.get('contaminated_train_rows')}" + (" (dropped)" if v.get("dropped") else "") for k, v in sets.items()),
+        ""]
+    return lines
+
+
 def clinicalqa_section(results: dict[str, dict[str, Any]]) -> list[str]:
     models = [m for m, r in results.items() if r.get("clinicalqa")]
     if not models:
@@ -148,6 +173,7 @@ def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict
         rows.append([s, m.get("status", "missing"), _fmt(m.get("wall_time_s")), detail])
     lines += _table(["stage", "status", "wall time (s)", "summary"], rows) + [""]
     lines += prepare_section(rd.manifest("data") or {})
+    lines += contamination_section(rd.manifest("data") or {})
     if "loss" in plots:
         lines += ["## Training loss", "", f"![loss curves]({plots['loss'].name})", ""]
     if results:
