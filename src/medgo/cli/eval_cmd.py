@@ -82,8 +82,8 @@ def run(
     from medgo.eval.harness import EvalSpec, markdown_table
     from medgo.eval.suites.cblue_run import parse_tasks, run_cblue
 
-    spec = EvalSpec(tasks=parse_tasks(tasks), split=split or "dev", data_dir=ddir, limit=limit,
-                    template=template, convention=convention,
+    spec = EvalSpec(tasks=parse_tasks(tasks, suite), split=split or "dev", data_dir=ddir, limit=limit,
+                    template=template, convention="promptcblue" if suite == "promptcblue" else convention,
                     methods=[m.strip() for m in (methods or "generate").split(",")])
     print(markdown_table(run_cblue(engine, spec, out)), end="")
 

@@ -9,7 +9,6 @@ from typing import Any
 from medgo.errors import DataError
 from medgo.eval.tasks import get_task
 from medgo.eval.tasks.base import Example, Task
-from medgo.eval.tasks.io import read_records
 
 
 def _text(row: Example) -> str | None:
@@ -60,7 +59,7 @@ def score_files(task_name: str, gold: str | Path, pred: str | Path, convention: 
     if task_name.upper() in SPECIAL:
         return SPECIAL[task_name.upper()](Path(gold), Path(pred))
     task = get_task(task_name)
-    return score_records(task, read_records(gold), read_records(pred), convention)
+    return score_records(task, task.read(Path(gold)), task.read(Path(pred)), convention)
 
 
 def write_submission(task: Task, examples: list[Example], preds: list[Any], out_dir: Path) -> Path:
@@ -68,7 +67,9 @@ def write_submission(task: Task, examples: list[Example], preds: list[Any], out_
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / task.submit_file
     recs = [task.to_record(ex, p) for ex, p in zip(examples, preds, strict=True)]
-    if path.suffix == ".jsonl":
+    if task.writer is not None:
+        path.write_text(json.dumps(task.writer(recs), ensure_ascii=False, indent=2), encoding="utf-8")
+    elif path.suffix == ".jsonl":
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
     else:
         path.write_text(json.dumps(recs, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -19,10 +19,16 @@ def data_dir_from(arg: str | Path | None) -> Path | None:
     return Path(val) if val else None
 
 
-def parse_tasks(spec: str | None) -> list[str]:
+def parse_tasks(spec: str | None, suite: str = "cblue") -> list[str]:
+    """Task names of a suite: cblue = the native tasks, promptcblue = the PromptCBLUE-<task> instruction tasks
+    (given with or without the prefix)."""
+    from medgo.eval.tasks.promptcblue_tasks import PREFIX, is_promptcblue
+
+    pcb = suite == "promptcblue"
     if not spec or spec.strip().lower() == "all":
-        return task_names()
-    return [get_task(t).name for t in spec.split(",") if t.strip()]
+        return [n for n in task_names() if is_promptcblue(n) == pcb]
+    names = [t.strip() for t in spec.split(",") if t.strip()]
+    return [get_task(PREFIX + t if pcb and not is_promptcblue(t) else t).name for t in names]
 
 
 def run_cblue(engine: Engine, spec: EvalSpec, out: Path) -> dict[str, Any]:

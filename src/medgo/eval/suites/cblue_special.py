@@ -71,9 +71,24 @@ def score_imcs_sr(gold: Path, pred: Path) -> dict[str, Any]:
             "missing": sum(x is None for x in p)}
 
 
+def score_imcs_mrg(gold: Path, pred: Path) -> dict[str, Any]:
+    """gold: the IMCS-V2 file (each dialogue's `report` list); pred: {example_id: report text} (official task3
+    scorer: ROUGE against every reference report of a dialogue, mean over dialogues; ROUGE-L is the score)."""
+    from medgo.eval.metrics.generation import multi_ref_rouge
+    from medgo.eval.tasks.imcs_io import render_report
+
+    g, p = _json(gold), _json(pred)
+    refs = [[render_report(r) for r in (d.get("report") or [])] for d in g.values()]
+    preds = [p.get(eid) if isinstance(p.get(eid), str) else render_report(p.get(eid)) or None for eid in g]
+    m = multi_ref_rouge(preds, refs)
+    return {"task": "IMCS-V2-MRG", "convention": "cblue", **m, "metric": "rougeL", "score": m["rougeL"],
+            "missing": sum(x is None for x in preds)}
+
+
 SPECIAL: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "KUAKE-IR": score_kuake_ir,
     "IMCS-V2-NER": score_imcs_ner,
     "IMCS-V2-DAC": score_imcs_dac,
     "IMCS-V2-SR": score_imcs_sr,
+    "IMCS-V2-MRG": score_imcs_mrg,
 }

@@ -42,6 +42,10 @@ class Task:
     max_new_tokens: int = 64
     id_key: str | None = "id"
     has_train: bool = True
+    # files that are not record lists (IMCS-V2: dialogues keyed by id): path -> examples, and submission
+    # records -> the object the leaderboard takes; None = a JSON array / JSON lines of records
+    reader: Callable[[Path], list[Example]] | None = None
+    writer: Callable[[list[Example]], Any] | None = None
 
     def template(self, name: str | None) -> Template:
         if name is None:
@@ -65,12 +69,15 @@ class Task:
         is split deterministically by text hash: 1 in 10 rows are 'train' (few-shot pool), the rest 'dev'."""
         p = self.find(split, data_dir)
         if p is not None:
-            return read_records(p), str(p)
+            return self.read(p), str(p)
         if split in ("train", "dev") and (dev := self.find("dev", data_dir)) is not None:
-            rows = [r for r in read_records(dev) if (_bucket(r) == 0) == (split == "train")]
+            rows = [r for r in self.read(dev) if (_bucket(r) == 0) == (split == "train")]
             return rows, f"{dev} (train split absent: dev split by text hash, 10% train / 90% dev)"
         where = data_dir if data_dir is not None else SAMPLES
         raise DataError(f"{self.name}: no {split} file under {where}", hint="pass --data-dir or set MEDGO_DATA")
+
+    def read(self, path: Path) -> list[Example]:
+        return self.reader(path) if self.reader is not None else read_records(path)
 
     def score(self, convention: str, golds: Sequence[Any], preds: Sequence[Any], examples: Sequence[Example]) -> dict:
         if convention not in self.metrics:
