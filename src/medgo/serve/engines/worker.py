@@ -26,6 +26,7 @@ class Slot:
     stream: RequestStream
     key: tuple
     index: int = 0  # which of a request's n sequences: seeds each copy differently
+    arrived: float = field(default_factory=time.monotonic)
     tokens: list[int] = field(default_factory=list)
     done: bool = False
 
@@ -132,13 +133,22 @@ class QueueWorker:
 
     def _take_any(self, room: int, running: int) -> list[Slot]:
         """Up to `room` queued sequences of any sampling settings, for a batch that already runs `running`
-        rows. Idle (running == 0), waits for work as `_take` does; busy, takes only what is already here."""
+        rows. Idle (running == 0), waits for work as `_take` does. Busy, it never blocks, but lets arrivals
+        gather for up to a quarter of the batch wait: each admission costs a prefill pass, and clients of
+        the same wave come back a few ms apart, so one pass for the wave beats one pass per client."""
         with self._cv:
-            if running == 0 and not self._await_work():
-                return []
+            if running == 0:
+                if not self._await_work():
+                    return []
+            elif self._pending:
+                expected = min(room, max(1, self._peak - running))
+                waited = time.monotonic() - self._pending[0].arrived
+                if len(self._pending) < expected and waited < self.batch_wait_s / 4:
+                    return []
             batch = [self._pending.popleft() for _ in range(min(room, len(self._pending)))]
             self._running = running + len(batch)
-            self._peak = max(self._running + len(self._pending), self._peak - 1)
+            if batch:  # demand seen lately, decaying by one per admission (not per decoding step)
+                self._peak = max(self._running + len(self._pending), self._peak - 1)
             return batch
 
     def thread_init(self) -> None:
