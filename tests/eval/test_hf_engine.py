@@ -114,3 +114,19 @@ def test_clinicalqa_pairwise_with_self_judge(tmp_path) -> None:
     assert pw["judge"] == "sft (the model judges itself)" and pw["baseline"] == "pretrain"
     assert pw["n"] + pw["unjudged"] == 2 and pw["judge_calls"] == 4  # 2 cases x both orders x 1 attempt
     assert (tmp_path / "o" / "scores.md").is_file()
+
+
+def test_shared_prefix_cache_keeps_greedy_outputs(engine: HFEngine) -> None:
+    """Prompts sharing a long instruction reuse one prefix KV cache; outputs equal the one-by-one loop, in the
+    caller's order, with suffixes of different lengths in one batch (padding between prefix and suffix)."""
+    head = "请判断下面的句子属于哪一类：高血压要低盐饮食，按时服用氨氯地平。糖尿病需要监测血糖。\n句子："
+    prompts = [head + t for t in ["头痛", "高血压要低盐饮食，按时服用氨氯地平。", "糖尿病", "头痛可以吃布洛芬。", "血糖"]]
+    ids = [engine.encode(engine.render(p)) for p in prompts]
+    n, _cache = engine.prefix_cache(ids)
+    assert n >= engine.MIN_SHARED_PREFIX and all(x[:n] == ids[0][:n] for x in ids)
+    assert engine.prefix_cache(ids[:1]) is None and engine.prefix_cache([ids[0], ids[0][:5] + [1]]) is None
+    params = GenerationParams(max_new_tokens=8)
+    batched = engine.generate(prompts, params)
+    single = [engine.generate([p], params)[0] for p in prompts]
+    assert [c.text for c in batched] == [c.text for c in single]
+    assert [c.prompt_tokens for c in batched] == [len(x) for x in ids]

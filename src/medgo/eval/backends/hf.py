@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections.abc import Iterator
@@ -58,21 +59,61 @@ class HFEngine:
 
     @torch.inference_mode()
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Completion]:
+        """Batches of similar length (sorted, then put back in order: less padding); prompts that share a
+        token prefix (a task's instruction, few-shot examples) reuse one KV cache of it (see prefix_cache)."""
         if params.seed is not None:
             torch.manual_seed(params.seed)
         texts = [self.render(p) for p in prompts for _ in range(params.n)]
-        out: list[Completion] = []
-        for i in range(0, len(texts), self.batch_size):
-            out.extend(self._generate_batch(texts[i : i + self.batch_size], params))
-        return out
-
-    def _generate_batch(self, texts: list[str], params: GenerationParams) -> list[Completion]:
         ids = [self.encode(t)[-(self.max_len - params.max_new_tokens) :] for t in texts]
-        width = max(len(x) for x in ids)
+        sampled = params.temperature > 0  # sampling keeps the caller's order (seeded draws follow it)
+        order = list(range(len(ids))) if sampled else sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        prefix = None if sampled else self.prefix_cache(ids)
+        out: list[Completion | None] = [None] * len(ids)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            for j, c in zip(idx, self._generate_batch([ids[j] for j in idx], params, prefix), strict=True):
+                out[j] = c
+        return [c for c in out if c is not None]
+
+    MIN_SHARED_PREFIX = 16  # tokens: below this a separate prefix pass costs more than it saves
+
+    def prefix_cache(self, ids: list[list[int]]) -> tuple[int, object] | None:
+        """(length, KV cache) of the longest token prefix every prompt shares, at batch size 1; None when
+        prompts are too few or share too little. Every prompt keeps at least one token of its own."""
+        if len(ids) < 2:
+            return None
+        n = min(len(x) for x in ids) - 1
+        first = ids[0]
+        for x in ids[1:]:
+            k = 0
+            while k < n and x[k] == first[k]:
+                k += 1
+            n = k
+        if n < self.MIN_SHARED_PREFIX:
+            return None
+        out = self.model(input_ids=torch.tensor([first[:n]], device=self.device), use_cache=True)
+        cache = getattr(out, "cache", None)
+        return None if cache is None or not hasattr(cache, "batch_repeat_interleave") else (n, cache)
+
+    def _generate_batch(self, ids: list[list[int]], params: GenerationParams,
+                        prefix: tuple[int, object] | None = None) -> list[Completion]:
         pad = self.tok.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
-        attn = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
-        gen = self.model.generate(input_ids=input_ids, attention_mask=attn, **self._gen_kwargs(params))
+        kw = self._gen_kwargs(params)
+        if prefix is None:  # left padding
+            width = max(len(x) for x in ids)
+            rows = [[pad] * (width - len(x)) + x for x in ids]
+            mask = [[0] * (width - len(x)) + [1] * len(x) for x in ids]
+        else:  # shared prefix, then padding, then each prompt's own tokens (positions follow the mask)
+            n, cache = prefix
+            sw = max(len(x) - n for x in ids)
+            rows = [x[:n] + [pad] * (sw - len(x) + n) + x[n:] for x in ids]
+            mask = [[1] * n + [0] * (sw - len(x) + n) + [1] * (len(x) - n) for x in ids]
+            kw["cache"] = copy.deepcopy(cache)
+            kw["cache"].batch_repeat_interleave(len(ids))
+        width = len(rows[0])
+        input_ids = torch.tensor(rows, device=self.device)
+        attn = torch.tensor(mask, device=self.device)
+        gen = self.model.generate(input_ids=input_ids, attention_mask=attn, **kw)
         results = []
         for row, prompt_ids in zip(gen[:, width:].tolist(), ids, strict=True):
             finish = "length"
