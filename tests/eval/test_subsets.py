@@ -21,9 +21,26 @@ def test_subsets_are_read_back_by_the_task(tmp_path: Path) -> None:
     root.mkdir(parents=True)
     dev = [{"id": str(i), "query": f"问题{i}", "label": "其他"} for i in range(30)]
     (root / "KUAKE-QIC_dev.json").write_text(json.dumps(dev, ensure_ascii=False), encoding="utf-8")
+    (root / "KUAKE-QIC_train.json").write_text(json.dumps(dev[:3], ensure_ascii=False), encoding="utf-8")
     info = write_cblue_subsets({"KUAKE-QIC": 7}, tmp_path / "data", tmp_path / "sub", seed=3)
     assert info["KUAKE-QIC"]["n"] == 7 and info["KUAKE-QIC"]["of"] == 30
     rows, _ = get_task("KUAKE-QIC").load("dev", tmp_path / "sub")
     again = write_cblue_subsets({"KUAKE-QIC": 7}, tmp_path / "data", tmp_path / "sub2", seed=3)
     assert [r["id"] for r in rows] == [r["id"] for r in get_task("KUAKE-QIC").load("dev", tmp_path / "sub2")[0]]
     assert again["KUAKE-QIC"]["n"] == 7
+
+
+def test_task_without_train_keeps_its_train_share_out_of_the_subset(tmp_path: Path) -> None:
+    from medgo.eval.suites.cblue_run import cblue_to_sft
+    from medgo.eval.tasks.base import _bucket
+
+    root = tmp_path / "data" / "CMeEE-V2"
+    root.mkdir(parents=True)
+    dev = [{"text": f"患者{i}号出现发热咳嗽", "entities": []} for i in range(60)]
+    (root / "CMeEE-V2_dev.json").write_text(json.dumps(dev, ensure_ascii=False), encoding="utf-8")
+    info = write_cblue_subsets({"CMeEE-V2": 0}, tmp_path / "data", tmp_path / "sub", seed=0)
+    rows, _ = get_task("CMeEE-V2").load("dev", tmp_path / "sub")
+    n_train = sum(_bucket(r) == 0 for r in dev)
+    assert info["CMeEE-V2"]["n"] == len(rows) == 60 - n_train and all(_bucket(r) != 0 for r in rows)
+    m = cblue_to_sft(["CMeEE-V2"], tmp_path / "sft.jsonl", tmp_path / "data")
+    assert m["rows"] == n_train > 0 and m["tasks"]["CMeEE-V2"]["dropped_dev_overlap"] == 0

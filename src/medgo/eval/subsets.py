@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from medgo.eval.tasks.base import Example
+from medgo.eval.tasks.base import Example, _bucket
 
 
 def seeded_sample(rows: list[Any], n: int, key: str) -> list[Any]:
@@ -38,6 +38,10 @@ def write_cblue_subsets(sizes: dict[str, int], data_dir: Path | None, out_root: 
     for name, n in sizes.items():
         task = get_task(name)
         rows, src = task.load(split, data_dir)
+        if split == "dev" and task.find("train", data_dir) is None:
+            # no train file: its 1-in-10 hash share of dev is the training / few-shot pool, never scored here
+            rows = [r for r in rows if _bucket(r) != 0]
+            src += " (without the 10% hash share used as train)"
         sub = seeded_sample(rows, n, f"{task.name}:{split}:{seed}")
         path = out_root / task.paths[split][0].format(split=split, task=task.name)
         _write_records(path, sub)

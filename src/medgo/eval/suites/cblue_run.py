@@ -11,6 +11,7 @@ from medgo.eval.backends.base import Engine, GenerationParams
 from medgo.eval.harness import EvalSpec, build_prompt, pick_shots, run_eval
 from medgo.eval.suites.cblue import write_submission
 from medgo.eval.tasks import get_task, task_names
+from medgo.eval.tasks.base import _bucket
 
 
 def data_dir_from(arg: str | Path | None) -> Path | None:
@@ -69,7 +70,10 @@ def cblue_to_sft(tasks: list[str], out: str | Path, data_dir: Path | None = None
     for name in tasks:
         task = get_task(name)
         train, src = task.load(split, data_dir)
-        dev_keys = {_key(ex) for ex in task.load(heldout, data_dir)[0]}
+        dev_rows = task.load(heldout, data_dir)[0]
+        if task.find(split, data_dir) is None:  # train is the dev file's hash share: the rest is held out
+            dev_rows = [ex for ex in dev_rows if _bucket(ex) != 0]
+        dev_keys = {_key(ex) for ex in dev_rows}
         tmpl = task.template(template)
         kept = leaked = 0
         order = list(range(len(train)))
