@@ -237,15 +237,8 @@ class _Job:
 
     async def stream_chunks(self) -> AsyncIterator[dict | str]:
         merged: asyncio.Queue[tuple[int, str | Finished | BaseException]] = asyncio.Queue()
-
-        async def pump(i: int, s: RequestStream) -> None:
-            try:
-                async for ev in s.events():
-                    await merged.put((i, ev))
-            except Exception as e:
-                await merged.put((i, e))
-
-        tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(self.streams)]
+        for i, s in enumerate(self.streams):
+            s.redirect(merged, i)
         completion, first, answer, status = 0, True, [], 200
         left = len(self.streams)
         loop = asyncio.get_running_loop()
@@ -305,8 +298,6 @@ class _Job:
             yield "[DONE]"
         finally:  # client gone, timeout or done: free the rows and account for the request
             self.cancel()
-            for t in tasks:
-                t.cancel()
             self._record(status if left == 0 or status != 200 else 499, completion, "".join(answer))
 
 

@@ -29,7 +29,8 @@ class RequestStream:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._q: asyncio.Queue[str | Finished | BaseException] = asyncio.Queue()
+        self._q: asyncio.Queue = asyncio.Queue()
+        self._tag: int | None = None  # set by `redirect`: items go to a shared queue as (tag, item)
         self.cancelled = threading.Event()
         self.outbox: Outbox | None = None  # set by a batching engine for the length of a batch
 
@@ -39,9 +40,19 @@ class RequestStream:
             self.outbox.items.append((self, item))
             return
         try:
-            self._loop.call_soon_threadsafe(self._q.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._push, item)
         except RuntimeError:  # loop closed: the client is gone
             self.cancelled.set()
+
+    def _push(self, item: str | Finished | BaseException) -> None:  # event loop side
+        self._q.put_nowait(item if self._tag is None else (self._tag, item))
+
+    def redirect(self, queue: asyncio.Queue, tag: int) -> None:
+        """Deliver (tag, item) into `queue` from now on (items already here move first): a request with
+        several sequences reads them all from one queue, without a relay task per sequence."""
+        while not self._q.empty():
+            queue.put_nowait((tag, self._q.get_nowait()))
+        self._q, self._tag = queue, tag
 
     def piece(self, text: str) -> None:
         if text:
@@ -105,7 +116,7 @@ class Outbox:
 
 def _deliver(items: list[tuple[RequestStream, str | Finished | BaseException]]) -> None:
     for st, item in items:
-        st._q.put_nowait(item)
+        st._push(item)
 
 
 class ServingEngine(Protocol):
