@@ -44,3 +44,25 @@ def test_task_without_train_keeps_its_train_share_out_of_the_subset(tmp_path: Pa
     assert info["CMeEE-V2"]["n"] == len(rows) == 60 - n_train and all(_bucket(r) != 0 for r in rows)
     m = cblue_to_sft(["CMeEE-V2"], tmp_path / "sft.jsonl", tmp_path / "data")
     assert m["rows"] == n_train > 0 and m["tasks"]["CMeEE-V2"]["dropped_dev_overlap"] == 0
+
+
+def test_eval_stage_cblue_per_task_methods_and_subsets(model_dir: Path, tmp_path: Path) -> None:
+    from medgo.config.schema import CblueEvalConfig
+    from medgo.eval.backends.hf import HFEngine
+    from medgo.eval.stage import run_cblue
+
+    root = tmp_path / "data" / "KUAKE-QIC"
+    root.mkdir(parents=True)
+    dev = [{"id": str(i), "query": f"问题{i}", "label": "其他"} for i in range(12)]
+    for split in ("dev", "train"):
+        (root / f"KUAKE-QIC_{split}.json").write_text(json.dumps(dev, ensure_ascii=False), encoding="utf-8")
+    c = CblueEvalConfig(tasks=["KUAKE-QIC", "CHIP-STS"], data_dir=str(tmp_path / "data"), methods=["loglik"],
+                        subset_sizes={"KUAKE-QIC": 5}, task_methods={"CHIP-STS": ["generate"]})
+    with_sts = tmp_path / "data" / "CHIP-STS"
+    with_sts.mkdir()
+    sts = [{"id": "1", "text1": "头痛", "text2": "头疼", "label": "1", "category": "x"}]
+    (with_sts / "CHIP-STS_dev.json").write_text(json.dumps(sts, ensure_ascii=False), encoding="utf-8")
+    table = run_cblue(HFEngine.from_path(model_dir), c, tmp_path / "out")
+    assert table["KUAKE-QIC"]["n"] == 5 and table["KUAKE-QIC"]["loglik"] is not None
+    assert table["KUAKE-QIC"]["generate"] is None
+    assert table["CHIP-STS"]["loglik"] is None and table["CHIP-STS"]["generate"] is not None

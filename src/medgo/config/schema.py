@@ -168,6 +168,10 @@ class CblueEvalConfig(Section):
         None, description="folder laid out like ../shared/data; default $MEDGO_DATA, else the bundled samples"
     )
     methods: list[Literal["generate", "loglik"]] = Field(default_factory=lambda: ["generate", "loglik"])
+    task_methods: dict[str, list[Literal["generate", "loglik"]]] = Field(
+        default_factory=dict, description="per-task override of `methods` (e.g. generation only where ranking "
+        "every label is too costly: CHIP-CTC has 44)"
+    )
     convention: Literal["cblue", "promptcblue"] = "cblue"
     models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
         default_factory=lambda: ["pretrain", "sft", "preference"]

@@ -115,21 +115,20 @@ def run_cblue(engine: HFEngine, c: CblueEvalConfig, out: Path) -> dict[str, Any]
 
     data_dir = c.data_dir or os.environ.get("MEDGO_DATA")
     root = Path(data_dir) if data_dir else None
-    tasks: dict[str, Any] = {}
-    sampled = [t for t in c.tasks if t in c.subset_sizes]
+    sampled = {t: c.subset_sizes[t] for t in c.tasks if t in c.subset_sizes}
     if sampled:  # fixed seeded subsets, scored in full
         from medgo.eval.subsets import write_cblue_subsets
 
-        sizes = {t: c.subset_sizes[t] for t in sampled}
-        write_cblue_subsets(sizes, root, out / "subsets", c.subset_seed, c.split)
-        spec = EvalSpec(tasks=sampled, split=c.split, data_dir=out / "subsets", convention=c.convention,
-                        methods=list(c.methods))
-        tasks.update(run_eval(engine, spec, out / "sampled")["tasks"])
-    rest = [t for t in c.tasks if t not in c.subset_sizes]
-    if rest:
-        spec = EvalSpec(tasks=rest, split=c.split, data_dir=root, limit=c.limit or None, convention=c.convention,
-                        methods=list(c.methods))
-        tasks.update(run_eval(engine, spec, out)["tasks"])
+        write_cblue_subsets(sampled, root, out / "subsets", c.subset_seed, c.split)
+    groups: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
+    for t in c.tasks:
+        groups.setdefault((t in sampled, tuple(c.task_methods.get(t, c.methods))), []).append(t)
+    tasks: dict[str, Any] = {}
+    for (is_sampled, methods), names in groups.items():
+        spec = EvalSpec(tasks=names, split=c.split, data_dir=out / "subsets" if is_sampled else root,
+                        limit=None if is_sampled else (c.limit or None), convention=c.convention, methods=list(methods))
+        tag = ("sampled-" if is_sampled else "") + "-".join(methods)
+        tasks.update(run_eval(engine, spec, out / tag)["tasks"])
     summary = {"tasks": tasks}
     table: dict[str, Any] = {}
     for task, r in summary["tasks"].items():

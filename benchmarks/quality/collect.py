@@ -1,0 +1,199 @@
+"""Collect a finished `medgo run configs/small.yaml` into benchmarks/quality/results.json and results.md: per task
+and stage scores, the TF-IDF (character n-grams) + logistic-regression reference trained on the same CBLUE
+train split and scored by the same metric code on the same seeded dev subsets, wall time per stage, tokens
+seen, data sizes, and the issue's targets (met or missed by how much).
+
+    python benchmarks/quality/collect.py [--run runs/small] [--config configs/small.yaml] [--command "..."]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CLS = ["KUAKE-QIC", "CHIP-STS", "KUAKE-QQR", "KUAKE-QTR", "CHIP-CTC"]
+STAGES = ["pretrain", "sft", "preference"]
+
+
+def _load(p: Path) -> Any:
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
+
+
+def task_score(r: dict[str, Any]) -> float | None:
+    """Classification: label ranking by log-likelihood; other tasks: generation + parsing."""
+    return r.get("loglik") if r.get("loglik") is not None else r.get("generate")
+
+
+def classical(cfg: Any, data_root: Path, subset_root: Path, sft_limits: dict[str, int]) -> dict[str, Any]:
+    from medgo.eval.classical import evaluate_classical
+    from medgo.eval.tasks import get_task
+
+    out: dict[str, Any] = {}
+    for name in CLS:
+        task = get_task(name)
+        train, src = task.load("train", data_root)
+        test, test_src = task.load("dev", subset_root)
+        full = evaluate_classical(task, train, test)
+        res = {"full_train": {k: full[k] for k in ("score", "metric", "n_train", "n", "seconds")}, "train_source": src,
+               "dev_source": test_src}
+        n = sft_limits.get(name)
+        if n and n < len(train):  # the same seeded rows `cblue-to-sft --limit` gave the language model
+            idx = sorted(random.Random(f"{task.name}:0").sample(range(len(train)), n))
+            sub = evaluate_classical(task, [train[i] for i in idx], test)
+            res["sft_rows"] = {k: sub[k] for k in ("score", "metric", "n_train", "n", "seconds")}
+        out[name] = res
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default=str(REPO / "runs/small"))
+    ap.add_argument("--config", default=str(REPO / "configs/small.yaml"))
+    ap.add_argument("--inputs", default=str(REPO / "runs/small-inputs"))
+    ap.add_argument("--command", default="python benchmarks/quality/build_inputs.py && "
+                    "nice -n 10 medgo run configs/small.yaml && python benchmarks/quality/collect.py")
+    ap.add_argument("--note", default="2 shared CPU cores; other engineers' jobs ran at the same time (run niced)")
+    a = ap.parse_args()
+    sys.path.insert(0, str(REPO / "src"))
+    from medgo.config import load_config
+    from medgo.eval.subsets import write_cblue_subsets
+
+    data_root = Path(os.environ.get("MEDGO_DATA") or REPO.parent / "shared" / "data").resolve()
+    os.environ["MEDGO_DATA"] = str(data_root)
+    run, cfg = Path(a.run), load_config(a.config)
+    man = {s: _load(run / s / "manifest.json") or {} for s in ["data", "tokenizer", *STAGES, "eval", "report"]}
+    ev = _load(run / "eval" / "results.json") or {}
+    inputs = _load(Path(a.inputs) / "manifest.json") or {}
+
+    # per task x stage
+    tasks = list(cfg.eval.cblue.tasks)
+    table: dict[str, Any] = {}
+    for t in tasks:
+        row: dict[str, Any] = {}
+        for s in STAGES:
+            r = (ev.get(s) or {}).get("cblue", {}).get(t)
+            if r:
+                row[s] = {"score": task_score(r), "metric": r.get("metric"), "loglik": r.get("loglik"),
+                          "generate": r.get("generate"), "parse_failures": r.get("parse_failures"), "n": r.get("n")}
+        table[t] = row
+    sub_root = Path(a.run) / "collect-subsets"
+    write_cblue_subsets(cfg.eval.cblue.subset_sizes, data_root, sub_root, cfg.eval.cblue.subset_seed)
+    limits = {k: v for k, v in ((inputs.get("sft") or {}).get("cblue_limits") or {}).items()}
+    t0 = time.time()
+    ref = classical(cfg, data_root, sub_root, limits)
+    ref_s = round(time.time() - t0, 1)
+
+    def stage_avg(s: str, names: list[str]) -> float | None:
+        xs = [table[t][s]["score"] for t in names if s in table[t] and table[t][s]["score"] is not None]
+        return sum(xs) / len(xs) if len(xs) == len(names) else None
+
+    per_model = {m: {k: v for k, v in (ev.get(m) or {}).items() if isinstance(v, (int, float))} for m in ev}
+    exams = {m: (ev.get(m) or {}).get("exams") for m in STAGES}
+    cqa = {m: (ev.get(m) or {}).get("clinicalqa") for m in STAGES}
+    pairwise = {m: (ev.get(m) or {}).get("clinicalqa_pairwise") for m in STAGES if (ev.get(m) or {}).get("clinicalqa_pairwise")}
+
+    ppl = {m: per_model.get(m, {}).get("perplexity") for m in ["init", *STAGES]}
+    pacc = {m: per_model.get(m, {}).get("pref_accuracy") for m in ["init", *STAGES]}
+    avg = {s: stage_avg(s, tasks) for s in STAGES}
+    sft_vs_pre = {t: (table[t].get("sft", {}).get("score"), table[t].get("pretrain", {}).get("score")) for t in tasks}
+    reached = {t: (table[t].get("sft", {}).get("score"), ref[t]["full_train"]["score"]) for t in CLS}
+    targets = {
+        "ppl_falls_after_pretrain": {"met": bool(ppl["init"] and ppl["pretrain"] and ppl["pretrain"] < ppl["init"]),
+                                     "init": ppl["init"], "pretrain": ppl["pretrain"]},
+        "sft_beats_pretrain_every_cblue_task": {
+            "met": all(s is not None and p is not None and s > p for s, p in sft_vs_pre.values()),
+            "per_task_delta": {t: (None if s is None or p is None else round(s - p, 4)) for t, (s, p) in sft_vs_pre.items()}},
+        "preference_raises_pref_accuracy": {"met": bool(pacc["preference"] is not None and pacc["sft"] is not None
+                                                        and pacc["preference"] > pacc["sft"]),
+                                            "sft": pacc["sft"], "preference": pacc["preference"]},
+        "preference_keeps_cblue_avg_within_1pt": {
+            "met": bool(avg["preference"] is not None and avg["sft"] is not None and avg["sft"] - avg["preference"] <= 0.01),
+            "sft_avg": avg["sft"], "preference_avg": avg["preference"]},
+        "sft_reaches_tfidf_lr_on_3_cls_tasks": {
+            "met": sum(1 for s, r in reached.values() if s is not None and s >= r) >= 3,
+            "tasks_reached": [t for t, (s, r) in reached.items() if s is not None and s >= r],
+            "gap_points": {t: (None if s is None else round(100 * (r - s), 1)) for t, (s, r) in reached.items()}},
+    }
+    stages = {}
+    for s in ["data", "tokenizer", *STAGES, "eval", "report"]:
+        m = man[s]
+        met = m.get("metrics") or {}
+        stages[s] = {"wall_s": m.get("wall_time_s"), "status": m.get("status")}
+        if s in STAGES:
+            stages[s].update({k: met.get(k) for k in ("tokens_seen", "tokens_per_s", "steps", "first_loss", "last_loss")
+                              if k in met})
+            stages[s]["counts"] = m.get("counts")
+    total_wall = sum(v["wall_s"] or 0 for v in stages.values())
+    res = {
+        "machine": {"cpu": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
+                    "torch": __import__("torch").__version__, "note": a.note},
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "command": a.command,
+        "config": "configs/small.yaml",
+        "model": {"params": (man["pretrain"].get("counts") or {}).get("parameters") or man["pretrain"].get("parameters"),
+                  **cfg.model.tiny.model_dump(), "vocab_size": cfg.tokenizer.vocab_size},
+        "data": {"inputs": {k: inputs.get(k) for k in ("corpus", "sft", "preference", "decontamination", "evalsets")},
+                 "data_stage_counts": man["data"].get("counts")},
+        "wall_time_s": {**{k: v["wall_s"] for k, v in stages.items()}, "total": round(total_wall, 1)},
+        "stages": stages,
+        "cblue": table,
+        "cblue_average": avg,
+        "classical_reference": ref,
+        "classical_seconds": ref_s,
+        "exams": exams,
+        "clinicalqa": cqa,
+        "clinicalqa_pairwise": pairwise,
+        "perplexity": ppl,
+        "bits_per_char": {m: per_model.get(m, {}).get("bits_per_char") for m in ["init", *STAGES]},
+        "pref_accuracy": pacc,
+        "targets": targets,
+    }
+    (HERE / "results.json").write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (HERE / "results.md").write_text(markdown(res), encoding="utf-8")
+    print(markdown(res))
+
+
+def _p(x: Any) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    L = ["| task | metric | n | pretrain | SFT | preference | TF-IDF+LR (full train) | TF-IDF+LR (SFT rows) |",
+         "|---|---|---|---|---|---|---|---|"]
+    for t, row in r["cblue"].items():
+        any_s = next(iter(row.values()), {})
+        ref = r["classical_reference"].get(t, {})
+        L.append(f"| {t} | {any_s.get('metric')} | {any_s.get('n')} | " + " | ".join(
+            _p(row.get(s, {}).get("score")) for s in STAGES)
+            + f" | {_p((ref.get('full_train') or {}).get('score'))} | {_p((ref.get('sft_rows') or {}).get('score'))} |")
+    a = r["cblue_average"]
+    L.append(f"| **average** | | | {_p(a['pretrain'])} | {_p(a['sft'])} | {_p(a['preference'])} | | |")
+    L += ["", "| model | held-out ppl | bits/char | pref. accuracy | CMMLU-med | CNMLEQA | ClinicalQA ROUGE-L |",
+          "|---|---|---|---|---|---|---|"]
+    for m in ["init", *STAGES]:
+        ex = r["exams"].get(m) or {}
+        cq = r["clinicalqa"].get(m) or {}
+        ppl = r["perplexity"].get(m)
+        bpc = r["bits_per_char"].get(m)
+        L.append(f"| {m} | {'–' if ppl is None else f'{ppl:.1f}'} | {'–' if bpc is None else f'{bpc:.3f}'} | "
+                 f"{_p(r['pref_accuracy'].get(m))} | {_p((ex.get('cmmlu-medical') or {}).get('loglik'))} | "
+                 f"{_p((ex.get('cnmleqa') or {}).get('loglik'))} | {_p(cq.get('rouge_l'))} |")
+    L += ["", "| stage | wall time (s) | tokens seen | tokens/s |", "|---|---|---|---|"]
+    for s, v in r["stages"].items():
+        tps = v.get("tokens_per_s")
+        L.append(f"| {s} | {v['wall_s']} | {v.get('tokens_seen', '–')} | {'–' if tps is None else f'{tps:.0f}'} |")
+    L.append(f"| **total** | {r['wall_time_s']['total']} | | |")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    main()
