@@ -179,6 +179,13 @@ def batch_stats(port: int) -> tuple[float, float]:
     return vals.get("medgo_batch_size_sum", 0.0), vals.get("medgo_batch_size_count", 0.0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all threads: a cost measure that other jobs on the machine
+    disturb far less than wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def spread(xs: list[float]) -> dict:
     return {
         "median": round(statistics.median(xs), 3),
@@ -204,11 +211,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results.json"))
     a = ap.parse_args()
     levels = [int(x) for x in a.levels.split(",")]
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     work = Path(tempfile.mkdtemp(prefix="medgo-bench-"))
     model = build_model(work / "model", a.hidden, a.layers)
     th = ["--threads", str(a.threads)]
     engines = {
-        "hf_batched": (model, ["--max-batch", "16", *th]),
+        "hf_batched": (model, ["--max-batch", "16", *th]),  # continuous batching (the default)
+        "hf_static": (model, ["--max-batch", "16", "--batching", "static", *th]),
         "hf_sequential": (model, ["--max-batch", "1", *th]),
     }
     if not a.no_gguf:
@@ -230,15 +239,17 @@ def main() -> None:
                 asyncio.run(load(srv.port, 2, 1, a.max_tokens, 30))  # warm-up
             for n in levels:
                 for name, srv in servers.items():
-                    before = batch_stats(srv.port)
+                    before, cpu0 = batch_stats(srv.port), cpu_seconds(srv.proc.pid)
                     res = asyncio.run(load(srv.port, n, a.per_client, a.max_tokens, a.time_cap))
-                    after = batch_stats(srv.port)
+                    after, cpu1 = batch_stats(srv.port), cpu_seconds(srv.proc.pid)
+                    res["server_cpu_s"] = round(cpu1 - cpu0, 3)
+                    res["tokens_per_cpu_s"] = round(res["completion_tokens"] / max(cpu1 - cpu0, 1e-3), 1)
                     batches = after[1] - before[1]
                     res["mean_batch_size"] = round((after[0] - before[0]) / batches, 2) if batches else None
                     raw[name][n].append(res)
                     print(
                         f"repeat {r} {name:14s} clients={n:3d} {res['tokens_per_s']:8.1f} tok/s "
-                        f"ttft p50={res['ttft_p50_s']} batch={res['mean_batch_size']} errors={res['errors']} "
+                        f"({res['tokens_per_cpu_s']:.0f}/cpu-s) ttft p50={res['ttft_p50_s']} batch={res['mean_batch_size']} errors={res['errors']} "
                         f"refused={res['refused_429_503']}",
                         file=sys.stderr,
                     )
@@ -249,6 +260,7 @@ def main() -> None:
         e: {
             str(n): {
                 "tokens_per_s": spread([x["tokens_per_s"] for x in runs]),
+                "tokens_per_server_cpu_s": spread([x["tokens_per_cpu_s"] for x in runs]),
                 "ttft_p50_s": spread([x["ttft_p50_s"] or 0 for x in runs]),
                 "ttft_p95_s": spread([x["ttft_p95_s"] or 0 for x in runs]),
                 "errors": sum(x["errors"] for x in runs),
@@ -266,6 +278,18 @@ def main() -> None:
                 for b, s in zip(raw["hf_batched"][n], raw["hf_sequential"][n], strict=True)
             ]
         )
+        ratios[f"batched_vs_sequential_per_cpu_s@{n}"] = spread(
+            [
+                b["tokens_per_cpu_s"] / s["tokens_per_cpu_s"]
+                for b, s in zip(raw["hf_batched"][n], raw["hf_sequential"][n], strict=True)
+            ]
+        )
+        ratios[f"static_vs_sequential@{n}"] = spread(
+            [
+                b["tokens_per_s"] / s["tokens_per_s"]
+                for b, s in zip(raw["hf_static"][n], raw["hf_sequential"][n], strict=True)
+            ]
+        )
         if "llamacpp_f16" in raw:
             ratios[f"llamacpp_vs_hf_sequential@{n}"] = spread(
                 [
@@ -279,13 +303,16 @@ def main() -> None:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "processor": _cpu_name(),
+            "load_average_at_start": load_at_start,
+            "niceness": os.nice(0),
         },
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "command": "python benchmarks/serve/bench.py " + " ".join(sys.argv[1:]),
         "model": f"tiny Qwen2 (hidden {a.hidden}, {a.layers} layers, vocab 512, float32), greedy, streaming, "
         f"max_tokens={a.max_tokens}, {a.per_client} requests per client",
         "threads": a.threads,
-        "peer": "hf_sequential: the same server with --max-batch 1 (one request at a time)",
+        "peer": "hf_sequential: the same server with --max-batch 1 (one request at a time); hf_batched is "
+        "continuous batching (rows join and leave every step), hf_static one generate call per batch",
         "ratio": ratios,
         "summary": summary,
         "raw": raw,
