@@ -47,12 +47,22 @@ def _slot(ids: list[int], max_new: int, loop: asyncio.AbstractEventLoop) -> Slot
 def test_joining_and_leaving_rows_get_their_solo_logits(hf) -> None:
     eng = Recording(hf, max_batch=8)
     loop = asyncio.new_event_loop()
-    enc = [hf.encode(hf.render([{"role": "user", "content": q}])) for q in ("胸痛三天，活动后加重", "发热", "糖尿病怎么控制血糖")]
+    system = {"role": "system", "content": "你是一名临床医生，请根据病史给出诊断、鉴别诊断和下一步检查。"}
+    enc = [
+        hf.encode(hf.render([system, {"role": "user", "content": q}]))
+        for q in ("胸痛三天，活动后加重", "发热", "糖尿病怎么控制血糖")
+    ]
     a, b, c = _slot(enc[0], 4, loop), _slot(enc[1], 9, loop), _slot(enc[2], 6, loop)
     with torch.inference_mode():
         batch = eng._prefill([a])
+        assert not eng._prefix_ids  # nothing seen before: no shared prefix yet
         eng._step(batch)
         batch.absorb(eng._prefill([b, c]))  # b and c join a batch whose cache is longer or shorter
+        # b and c share the system prompt with a: its keys/values are computed once and reused
+        assert (
+            len(eng._prefix_ids) >= eng.MIN_SHARED_PREFIX
+            and enc[1][: len(eng._prefix_ids)] == eng._prefix_ids
+        )
         while batch.rows:  # a leaves after 4 tokens; the padding columns it needed are trimmed
             eng._step(batch)
             width = batch.mask.shape[1]
@@ -74,7 +84,9 @@ def test_staggered_requests_mix_greedy_and_seeded_sampling(hf) -> None:
     sizes: list[int] = []
     eng.on_batch = sizes.append
     eng.start()
-    prompts = [[{"role": "user", "content": q}] for q in ("胸痛", "高血压吃什么药？", "发热咳嗽三天", "糖尿病")]
+    prompts = [
+        [{"role": "user", "content": q}] for q in ("胸痛", "高血压吃什么药？", "发热咳嗽三天", "糖尿病")
+    ]
     greedy = GenerationParams(max_new_tokens=12)
     seeded = GenerationParams(max_new_tokens=12, temperature=1.0, top_p=0.9, seed=11)
     try:

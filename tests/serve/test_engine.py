@@ -34,19 +34,17 @@ def test_dynamic_batching_matches_unbatched_greedy(tiny_model) -> None:
     eng = HFBatchingEngine.from_path(tiny_model, max_batch=8, batch_wait_ms=20)
     sizes: list[int] = []
     eng.on_batch = sizes.append
-    eng.start()
+    prompts = [[{"role": "user", "content": q}] for q in ("胸痛", "高血压吃什么药？", "发热咳嗽三天")]
+    want = eng.hf.generate(prompts, GenerationParams(max_new_tokens=8))
+
+    async def run() -> list[tuple[str, Finished]]:
+        streams = [
+            eng.submit(eng.encode(eng.render(p)), GenerationParams(max_new_tokens=8), "t") for p in prompts
+        ]
+        eng.start()  # all three are queued before the worker looks: one batch, however loaded the machine
+        return await asyncio.gather(*(s.collect() for s in streams))
+
     try:
-        prompts = [[{"role": "user", "content": q}] for q in ("胸痛", "高血压吃什么药？", "发热咳嗽三天")]
-        want = eng.hf.generate(prompts, GenerationParams(max_new_tokens=8))
-
-        async def run() -> list[tuple[str, Finished]]:
-            return await asyncio.gather(
-                *(
-                    eng.submit(eng.encode(eng.render(p)), GenerationParams(max_new_tokens=8), "t").collect()
-                    for p in prompts
-                )
-            )
-
         got = asyncio.run(run())
     finally:
         eng.shutdown()

@@ -102,6 +102,9 @@ class HFContinuousEngine(HFBatchingEngine):
         params = inspect.signature(self.hf.model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self._outbox = Outbox([])
+        self._prefix_ids: list[int] = []
+        self._prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._last_prompt: list[int] = []
 
     # -- the loop --------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -143,32 +146,63 @@ class HFContinuousEngine(HFBatchingEngine):
             else:
                 live.append(s)
         dev = self.hf.device
-        width = max((len(s.prompt_ids) for s in live), default=0)
-        pad = self.hf.tok.pad_token_id or 0
-        ids = torch.tensor([[pad] * (width - len(s.prompt_ids)) + s.prompt_ids for s in live], device=dev)
-        mask = torch.tensor(
-            [[0] * (width - len(s.prompt_ids)) + [1] * len(s.prompt_ids) for s in live], device=dev
-        )
-        cache = DynamicCache(config=self.hf.model.config)
         rows = [
             _Row(s, IncrementalDecoder(self._decode, s.params.stop), _generator(s, dev), len(s.prompt_ids))
             for s in live
         ]
         for r in rows:
             r.slot.stream.outbox = self._outbox
+        cache = DynamicCache(config=self.hf.model.config)
+        prompts = [s.prompt_ids for s in live]
+        n = self._shared_prefix(prompts) if prompts else 0
+        if n:  # [cached prefix][padding][own tokens]: only the own tokens go through the model
+            for i, (k, v) in enumerate(self._prefix_kv):
+                cache.update(
+                    k[:, :, :n].expand(len(live), -1, -1, -1), v[:, :, :n].expand(len(live), -1, -1, -1), i
+                )
+        width = max((len(x) - n for x in prompts), default=0)
+        pad = self.hf.tok.pad_token_id or 0
+        ids = torch.tensor([[pad] * (width - len(x) + n) + x[n:] for x in prompts], device=dev)
+        mask = torch.tensor(
+            [[1] * n + [0] * (width - len(x) + n) + [1] * (len(x) - n) for x in prompts], device=dev
+        )
         batch = _Batch(rows, cache, mask)
         if not rows:
             return batch
         out = self.hf.model(
             input_ids=ids,
             attention_mask=mask,
-            position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+            position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, n:],
             use_cache=True,
             logits_to_keep=1,
             **{self._cache_kw: cache},
         )
         self._advance(batch, out.logits[:, -1])
         return batch
+
+    MIN_SHARED_PREFIX = 16  # tokens: below this, reusing a prefix saves less than it costs
+
+    def _shared_prefix(self, prompts: list[list[int]]) -> int:
+        """Automatic prefix caching: how many leading tokens of every new prompt have a cached KV (a system
+        prompt, a clinical instruction, a chat's earlier turns). The cache holds one prefix: the longest
+        one the new prompts share with each other and with the last prompt seen, computed once at batch
+        size 1. Keys and values of a prefix do not depend on what follows it, so any shorter part of it
+        can be reused too. Every prompt keeps at least one token of its own to compute logits from."""
+        room = min(len(x) for x in prompts) - 1
+        n = _common(self._prefix_ids, prompts, room)
+        others = prompts[1:] + ([self._last_prompt] if self._last_prompt else [])
+        fresh = _common(prompts[0], others, room) if others else 0
+        if fresh >= self.MIN_SHARED_PREFIX and (
+            n < self.MIN_SHARED_PREFIX or fresh >= n + self.MIN_SHARED_PREFIX
+        ):
+            n = fresh
+            cache = DynamicCache(config=self.hf.model.config)
+            head = torch.tensor([prompts[0][:n]], device=self.hf.device)
+            self.hf.model(input_ids=head, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache})
+            self._prefix_ids = prompts[0][:n]
+            self._prefix_kv = [(layer.keys, layer.values) for layer in cache.layers]
+        self._last_prompt = prompts[-1]
+        return n if n >= self.MIN_SHARED_PREFIX else 0
 
     def _step(self, batch: _Batch) -> None:
         dev = self.hf.device
@@ -201,6 +235,17 @@ class HFContinuousEngine(HFBatchingEngine):
             if r.slot.done:
                 r.slot.stream.outbox = None
         batch.keep(keep)
+
+
+def _common(ref: list[int], others: list[list[int]], limit: int) -> int:
+    """Length of the prefix `ref` shares with every list in `others`, at most `limit`."""
+    n = min(limit, len(ref))
+    for x in others:
+        k = 0
+        while k < n and k < len(x) and x[k] == ref[k]:
+            k += 1
+        n = k
+    return n
 
 
 def _generator(s: Slot, device: torch.device) -> torch.Generator | None:
