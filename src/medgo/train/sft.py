@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl import SFTConfig as TrlSFTConfig
@@ -62,7 +63,10 @@ class MedgoSFTTrainer(SFTTrainer):
 
     TRL always computes the loss through its chunked, fused LM-head kernel, which saves GPU memory for large
     vocabularies but costs ~45% of a CPU training step (measured on the demo model). With `fused_loss=False`
-    the model's own cross-entropy is used (same value), and token accuracy is computed from its logits."""
+    the loss is computed by medgo: the LM head and cross-entropy run only on positions that have a label.
+    With assistant-only loss most positions (system, user turns, padding) have none, and the LM head is
+    the widest matmul of a small model, so this skips a large share of each step. The value is the model's
+    own loss (sum over labelled tokens / number of labelled tokens in the batch), and so are its gradients."""
 
     def __init__(self, *args, fused_loss: bool = True, rows_collator: PackedRowsCollator | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,16 +79,53 @@ class MedgoSFTTrainer(SFTTrainer):
         if self.fused_loss:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         inputs["use_cache"] = False
-        outputs = model(**inputs, num_items_in_batch=num_items_in_batch)
+        if not return_outputs and labelled_only_ok(model):
+            loss, correct, n = labelled_only_loss(model, inputs, num_items_in_batch)
+        else:  # wrapped models (DDP, PEFT) and callers that want the logits: the model's own forward
+            outputs = model(**inputs, num_items_in_batch=num_items_in_batch)
+            loss = outputs.loss
+            with torch.no_grad():
+                labels = inputs["labels"][:, 1:]
+                mask = labels != -100
+                correct, n = ((outputs.logits[:, :-1].argmax(-1) == labels) & mask).sum(), mask.sum()
         mode = "train" if self.model.training else "eval"
-        with torch.no_grad():
-            labels = inputs["labels"][:, 1:]
-            mask = labels != -100
-            correct = ((outputs.logits[:, :-1].argmax(-1) == labels) & mask).sum()
-            n = mask.sum()
-            correct, n = self.accelerator.gather_for_metrics(torch.stack([correct, n]).unsqueeze(0)).sum(0)
-            self._metrics[mode]["mean_token_accuracy"].append((correct / n).item() if n > 0 else 0.0)
-        return (outputs.loss, outputs) if return_outputs else outputs.loss
+        correct, n = self.accelerator.gather_for_metrics(torch.stack([correct, n]).unsqueeze(0)).sum(0)
+        self._metrics[mode]["mean_token_accuracy"].append((correct / n).item() if n > 0 else 0.0)
+        return (loss, outputs) if return_outputs else loss
+
+
+def labelled_only_ok(model: torch.nn.Module) -> bool:
+    """The shortcut calls the decoder and the LM head directly, so it needs an unwrapped causal LM whose
+    logits are exactly lm_head(hidden) (no soft-capping or scaling)."""
+    cfg = getattr(model, "config", None)
+    return (
+        isinstance(model, PreTrainedModel)
+        and hasattr(model, "get_decoder")
+        and model.get_output_embeddings() is not None
+        and cfg is not None
+        and getattr(cfg, "final_logit_softcapping", None) is None
+        and getattr(cfg, "logit_scale", None) is None
+    )
+
+
+def labelled_only_loss(
+    model: PreTrainedModel, inputs: dict, num_items_in_batch: torch.Tensor | int | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, correct next-token predictions, labelled tokens), with the LM head applied only where the
+    shifted labels are not -100."""
+    fwd = {k: v for k, v in inputs.items() if k not in ("labels", "num_items_in_batch")}
+    hidden = model.get_decoder()(**fwd).last_hidden_state
+    target = inputs["labels"][:, 1:]
+    keep = target != -100
+    logits = model.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    target = target[keep]
+    if num_items_in_batch is None:
+        loss = F.cross_entropy(logits, target, reduction="mean") if len(target) else logits.sum() * 0.0
+    else:
+        loss = F.cross_entropy(logits, target, reduction="sum") / num_items_in_batch
+    with torch.no_grad():
+        correct = (logits.argmax(-1) == target).sum()
+    return loss, correct, keep.sum()
 
 
 def build_trainer(
