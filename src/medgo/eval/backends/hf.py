@@ -82,13 +82,8 @@ class HFEngine:
         prompts are too few or share too little. Every prompt keeps at least one token of its own."""
         if len(ids) < 2:
             return None
-        n = min(len(x) for x in ids) - 1
         first = ids[0]
-        for x in ids[1:]:
-            k = 0
-            while k < n and x[k] == first[k]:
-                k += 1
-            n = k
+        n = shared_prefix_len(first, ids[1:], min(len(x) for x in ids) - 1)
         if n < self.MIN_SHARED_PREFIX:
             return None
         out = self.model(input_ids=torch.tensor([first[:n]], device=self.device), use_cache=True)
@@ -223,3 +218,14 @@ def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
             if j != -1:
                 cut = min(cut, j)
     return text[:cut], cut < len(text)
+
+
+def shared_prefix_len(ref: list[int], others: list[list[int]], limit: int) -> int:
+    """Length of the token prefix `ref` shares with every list in `others`, at most `limit`."""
+    n = min(limit, len(ref))
+    for x in others:
+        k = 0
+        while k < n and k < len(x) and x[k] == ref[k]:
+            k += 1
+        n = k
+    return n

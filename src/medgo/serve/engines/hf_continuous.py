@@ -21,6 +21,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from medgo.eval.backends.base import GenerationParams
+from medgo.eval.backends.hf import shared_prefix_len
 from medgo.serve.engines.base import Finished, IncrementalDecoder, Outbox
 from medgo.serve.engines.hf_batching import HFBatchingEngine, route_token
 from medgo.serve.engines.worker import Slot
@@ -189,9 +190,9 @@ class HFContinuousEngine(HFBatchingEngine):
         size 1. Keys and values of a prefix do not depend on what follows it, so any shorter part of it
         can be reused too. Every prompt keeps at least one token of its own to compute logits from."""
         room = min(len(x) for x in prompts) - 1
-        n = _common(self._prefix_ids, prompts, room)
+        n = shared_prefix_len(self._prefix_ids, prompts, room)
         others = prompts[1:] + ([self._last_prompt] if self._last_prompt else [])
-        fresh = _common(prompts[0], others, room) if others else 0
+        fresh = shared_prefix_len(prompts[0], others, room) if others else 0
         if fresh >= self.MIN_SHARED_PREFIX and (
             n < self.MIN_SHARED_PREFIX or fresh >= n + self.MIN_SHARED_PREFIX
         ):
@@ -235,17 +236,6 @@ class HFContinuousEngine(HFBatchingEngine):
             if r.slot.done:
                 r.slot.stream.outbox = None
         batch.keep(keep)
-
-
-def _common(ref: list[int], others: list[list[int]], limit: int) -> int:
-    """Length of the prefix `ref` shares with every list in `others`, at most `limit`."""
-    n = min(limit, len(ref))
-    for x in others:
-        k = 0
-        while k < n and k < len(x) and x[k] == ref[k]:
-            k += 1
-        n = k
-    return n
 
 
 def _generator(s: Slot, device: torch.device) -> torch.Generator | None:
