@@ -32,4 +32,4 @@ def test_sft_and_preference_overlap_is_counted_and_reported(tmp_path: Path) -> N
     assert s["sets"]["sft"]["per_eval"][str(ev)]["contaminated"] == 1
     assert s["sets"]["preference"]["per_eval"][str(ev)]["contaminated"] == 0
     text = "\n".join(contamination_section({"counts": {"contamination": s}}))
-    assert "| dev.jsonl | 1/2 | 0/2 |" in text
+    assert "| dev.jsonl | 1/2 | 0/2 | 0 |" in text

@@ -21,10 +21,10 @@ PAIR_FIELDS = ("a", "b")
 
 @dataclass
 class ClassicalSpec:
-    ngram_range: tuple[int, int] = (1, 3)
-    max_features: int = 200_000
+    ngram_range: tuple[int, int] = (1, 2)
+    max_features: int = 50_000
     c: float = 4.0
-    max_iter: int = 2000
+    max_iter: int = 300
     seed: int = 0
 
 

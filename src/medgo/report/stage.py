@@ -70,11 +70,13 @@ def contamination_section(data_manifest: dict[str, Any]) -> list[str]:
     rows = []
     for e in evals:
         row: list[Any] = [Path(e).name]
+        short = None
         for s in sets.values():
             r = s.get("per_eval", {}).get(e)
             row.append(f"{r['contaminated']}/{r['rows']}" if r else "—")
-        rows.append(row)
-    lines += _table(["evaluation file", *sets], rows)
+            short = r.get("too_short") if r else short
+        rows.append([*row, short])
+    lines += _table(["evaluation file", *sets, f"rows under {c.get('ngram')} chars (not checkable)"], rows)
     lines += ["", "Training rows touching an evaluation row: " + ", ".join(
         f"{k} {v.get('contaminated_train_rows')}" + (" (dropped)" if v.get("dropped") else "") for k, v in sets.items()),
         ""]
