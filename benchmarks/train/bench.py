@@ -415,6 +415,12 @@ def main() -> None:
             achieved = [flops / t / 1e9 for t in a["train_runtime_s"]["runs"]]
             a["model_gflops_per_s"] = spread(achieved)
             a["mfu_vs_matmul_peak"] = spread([x / peak for x in achieved])
+            # The LM head is only needed where a token has a label (assistant tokens); medgo computes it only
+            # there, the peer everywhere. Counting it per loss token gives the FLOPs the objective needs, the
+            # same for both sides: a hardware-efficiency figure that skipped work cannot raise.
+            head = model_info["vocab_size"] * d
+            needed = flops - 6 * head * (a["real_tokens"] - a["loss_tokens"])
+            a["needed_flops_utilization"] = spread([needed / t / 1e9 / peak for t in a["train_runtime_s"]["runs"]])
     ratios = {}
 
     def ratio(num: str, den: str) -> None:
