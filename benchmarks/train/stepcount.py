@@ -14,7 +14,7 @@ import time
 ROWS_KEPT = 2  # the first steps' token ids are kept so the two sides' inputs can be compared exactly
 
 
-def _seq_lengths(inputs) -> tuple[list[int], int, int]:
+def _seq_lengths(inputs, pad_id: int | None = None) -> tuple[list[int], int, int]:
     """(lengths of the sequences in the batch, positions, real tokens). Padding-free batches carry position_ids
     that restart at 0 for each sequence and have no attention_mask."""
     ids = inputs["input_ids"]
@@ -38,13 +38,17 @@ def _seq_lengths(inputs) -> tuple[list[int], int, int]:
         return lens, positions, sum(lens)
     pos = inputs.get("position_ids")
     if pos is not None:
+        # rows are right-padded: a trailing run of pad ids (its own position segment) is padding, not tokens
         lens: list[int] = []
-        for row in pos.tolist():
-            for p in row:
+        for row, row_ids in zip(pos.tolist(), ids.tolist(), strict=True):
+            tail = 0
+            while pad_id is not None and tail < len(row_ids) and row_ids[-1 - tail] == pad_id:
+                tail += 1
+            for p in row[: len(row) - tail]:
                 if p == 0:
                     lens.append(0)
                 lens[-1] += 1
-        return lens, positions, positions
+        return lens, positions, sum(lens)
     lens = [int(ids.shape[-1])] * int(ids.shape[0])
     return lens, positions, positions
 
@@ -56,7 +60,8 @@ def install(out_path: str) -> None:
     orig = Trainer.training_step
 
     def training_step(self, model, inputs, *args, **kwargs):
-        lens, positions, real = _seq_lengths(inputs)
+        tok = getattr(self, "processing_class", None) or getattr(self, "tokenizer", None)
+        lens, positions, real = _seq_lengths(inputs, getattr(tok, "pad_token_id", None))
         labels = inputs.get("labels")
         trained = int((labels[..., 1:] != -100).sum()) if labels is not None else 0
         if len(stats["rows"]) < ROWS_KEPT:

@@ -46,3 +46,33 @@ def test_packed_batch_matches_unpacked_loss(tmp_path: Path) -> None:
     trained = tok.decode([t for t, lab in zip(batch["input_ids"][0].tolist(), labels.tolist(), strict=True)
                           if lab != -100])
     assert sorted(trained.split("<|im_end|>"))[1:] == sorted(r["messages"][1]["content"] for r in ROWS)
+
+
+def test_unpacked_batches_share_rows_without_changing_the_loss(tmp_path: Path) -> None:
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from medgo.train.sft import RepackedBatchCollator, balanced_rows
+
+    assert balanced_rows([300, 200, 100, 100], 512) == [[0, 3], [1, 2]]  # 400 + 300: 2 rows of width 400
+    assert balanced_rows([500, 20], 512) == [[0], [1]]  # too long to share a row
+    assert sorted(i for b in balanced_rows([5, 9, 3, 7, 1], 12) for i in b) == [0, 1, 2, 3, 4]
+
+    tok = train_bpe_tokenizer([m["content"] for r in ROWS for m in r["messages"]] * 20, vocab_size=320)
+    mc = ModelConfig(tiny=TinyModelConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                          num_attention_heads=4, num_key_value_heads=2))
+    cfg = RunConfig(name="t", model=mc)
+    cfg.sft.max_length = 256
+    cfg.sft.assistant_only_loss = False  # every token a target: segment starts must not leak across rows
+    model = build_tiny_qwen2(mc, tok, seed=0).eval()
+    trainer = build_trainer(cfg, model, tok, ROWS, tmp_path)
+    assert isinstance(trainer.data_collator, RepackedBatchCollator)  # the CPU default for unpacked SFT
+    examples = [trainer.train_dataset[i] for i in range(3)]
+    padded = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id)(examples)
+    rows = trainer.data_collator(examples)
+    assert rows["input_ids"].shape[0] == 1 and rows["input_ids"].numel() < padded["input_ids"].numel()
+    n = int((padded["labels"][:, 1:] != -100).sum())
+    assert int((rows["labels"][:, 1:] != -100).sum()) == n
+    with torch.no_grad():
+        want = model(**padded, num_items_in_batch=n, use_cache=False).loss
+        got = model(**rows, num_items_in_batch=n, use_cache=False).loss
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

@@ -122,6 +122,11 @@ class SFTConfig(TrainConfig):
     fused_loss: bool | None = Field(
         None, description="TRL's chunked LM-head loss (saves GPU memory); default: on with CUDA, off on CPU"
     )
+    padding_free: bool | None = Field(
+        None,
+        description="unpacked batches: lay each batch's conversations head to tail in rows instead of padding "
+        "them (same batches, same loss); default: on on CPU, TRL's collator on GPU; false: pad",
+    )
     learning_rate: float = Field(5e-4, gt=0)
 
 
