@@ -333,6 +333,8 @@ def compare_inputs(a: dict, b: dict) -> dict:
     ra, rb = a.get("first_rows") or [], b.get("first_rows") or []
     same, n, la, lb = 0, 0, 0, 0
     for sa, sb in zip(ra, rb, strict=False):
+        # a step's conversations as a set: medgo lays a batch out in rows longest first
+        sa, sb = sorted(sa, key=lambda r: r["ids"]), sorted(sb, key=lambda r: r["ids"])
         for x, y in zip(sa, sb, strict=False):
             n += 1
             same += x["ids"] == y["ids"]

@@ -68,11 +68,23 @@ def install(out_path: str) -> None:
             ids = inputs["input_ids"]
             mask = inputs.get("attention_mask")
             rows = []
-            for i in range(ids.shape[0]):
-                row = ids[i] if mask is None or mask.dim() != 2 else ids[i][mask[i].bool()]
-                lab = labels[i] if labels is not None else None
-                rows.append({"ids": row.tolist(),
-                             "label_tokens": int((lab != -100).sum()) if lab is not None else None})
+            if mask is None and inputs.get("position_ids") is not None:  # rows of several conversations
+                pad_id = getattr(tok, "pad_token_id", None)
+                for i in range(ids.shape[0]):
+                    row_ids, pos = ids[i].tolist(), inputs["position_ids"][i].tolist()
+                    lab = labels[i].tolist() if labels is not None else [-100] * len(row_ids)
+                    end = len(row_ids)
+                    while pad_id is not None and end > 0 and row_ids[end - 1] == pad_id:
+                        end -= 1
+                    starts = [k for k in range(end) if pos[k] == 0] + [end]
+                    for a, b in zip(starts, starts[1:], strict=False):
+                        rows.append({"ids": row_ids[a:b], "label_tokens": sum(t != -100 for t in lab[a:b])})
+            else:
+                for i in range(ids.shape[0]):
+                    row = ids[i] if mask is None or mask.dim() != 2 else ids[i][mask[i].bool()]
+                    lab = labels[i] if labels is not None else None
+                    rows.append({"ids": row.tolist(),
+                                 "label_tokens": int((lab != -100).sum()) if lab is not None else None})
             stats["rows"].append(rows)
         t0 = time.perf_counter()
         loss = orig(self, model, inputs, *args, **kwargs)
