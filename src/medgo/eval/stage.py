@@ -128,8 +128,13 @@ def run_cblue(engine: HFEngine, c: CblueEvalConfig, out: Path) -> dict[str, Any]
         spec = EvalSpec(tasks=names, split=c.split, data_dir=out / "subsets" if is_sampled else root,
                         limit=None if is_sampled else (c.limit or None), convention=c.convention, methods=list(methods))
         tag = ("sampled-" if is_sampled else "") + "-".join(methods)
-        tasks.update(run_eval(engine, spec, out / tag)["tasks"])
+        last = run_eval(engine, spec, out / tag if len(groups) > 1 else out)
+        tasks.update(last["tasks"])
     summary = {"tasks": tasks}
+    if len(groups) > 1:  # one scores table for all groups (each group's predictions are in its own folder)
+        from medgo.eval.harness import markdown_table
+
+        (out / "scores.md").write_text(markdown_table({**last, "tasks": tasks}), encoding="utf-8")
     table: dict[str, Any] = {}
     for task, r in summary["tasks"].items():
         table[task] = {
