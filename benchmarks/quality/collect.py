@@ -227,6 +227,7 @@ def main() -> None:
         text = readme.read_text(encoding="utf-8")
         text = _between(text, "results", markdown(res))
         text = _between(text, "targets", targets_md(res))
+        text = _between(text, "ablations", "\n".join(ablations_md(res)) + "\n")
         readme.write_text(text, encoding="utf-8")
     print(markdown(res))
 
@@ -265,6 +266,23 @@ def targets_md(r: dict[str, Any]) -> str:
     ]) + "\n"
 
 
+def ablations_md(r: dict[str, Any]) -> list[str]:
+    """The main run's SFT and preference rows, then each ablation's evaluated models, on the same columns."""
+    L = ["| run | change | model | " + " | ".join(r["cblue"]) + " | average | pref. acc. | ppl | stage wall (s) |",
+         "|---|---|---|" + "---|" * (len(r["cblue"]) + 4)]
+    for m in ("sft", "preference"):
+        L.append(f"| main | – | {m} | " + " | ".join(_p(r["cblue"][t].get(m, {}).get("score")) for t in r["cblue"])
+                 + f" | {_p(r['cblue_average'].get(m))} | {_p(r['pref_accuracy'].get(m))} | "
+                 + f"{r['perplexity'].get(m) or 0:.0f} | {r['stages'][m]['wall_s']} |")
+    for ab in r.get("ablations", []):
+        for m, v in ab["models"].items():
+            ppl = v.get("perplexity")
+            L.append(f"| {ab['name']} | {ab['change']} | {m} | " + " | ".join(_p(v['cblue'].get(t)) for t in r["cblue"])
+                     + f" | {_p(v.get('cblue_average'))} | {_p(v.get('pref_accuracy'))} | "
+                     + ("–" if ppl is None else f"{ppl:.0f}") + f" | {ab['stages'].get(m, {}).get('wall_s')} |")
+    return L
+
+
 def _exam(e: dict[str, Any] | None) -> str:
     return "–" if not e else f"{_p(e.get('loglik'))} ({_p(e.get('loglik_norm'))})"
 
@@ -297,14 +315,7 @@ def markdown(r: dict[str, Any]) -> str:
         L.append(f"| {s} | {v['wall_s']} | {v.get('tokens_seen', '–')} | {'–' if tps is None else f'{tps:.0f}'} |")
     L.append(f"| **total** | {r['wall_time_s']['total']} | | |")
     if r.get("ablations"):
-        L += ["", "| ablation | change | model | " + " | ".join(r["cblue"]) + " | average | pref. acc. | ppl |",
-              "|---|---|---|" + "---|" * (len(r["cblue"]) + 3)]
-        for ab in r["ablations"]:
-            for m, v in ab["models"].items():
-                ppl = v.get("perplexity")
-                L.append(f"| {ab['name']} | {ab['change']} | {m} | " + " | ".join(_p(v['cblue'].get(t)) for t in r["cblue"])
-                         + f" | {_p(v.get('cblue_average'))} | {_p(v.get('pref_accuracy'))} | "
-                         + ("–" if ppl is None else f"{ppl:.0f}") + " |")
+        L += [""] + ablations_md(r)
     return "\n".join(L) + "\n"
 
 
