@@ -225,7 +225,7 @@ def main() -> None:
     readme = HERE / "README.md"
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
-        text = _between(text, "results", markdown(res))
+        text = _between(text, "results", markdown(res, ablations=False))
         text = _between(text, "targets", targets_md(res))
         text = _between(text, "ablations", "\n".join(ablations_md(res)) + "\n")
         readme.write_text(text, encoding="utf-8")
@@ -287,7 +287,7 @@ def _exam(e: dict[str, Any] | None) -> str:
     return "–" if not e else f"{_p(e.get('loglik'))} ({_p(e.get('loglik_norm'))})"
 
 
-def markdown(r: dict[str, Any]) -> str:
+def markdown(r: dict[str, Any], ablations: bool = True) -> str:
     L = ["| task | metric | n | pretrain | SFT | preference | TF-IDF+LR (full train) | TF-IDF+LR (SFT rows) | majority |",
          "|---|---|---|---|---|---|---|---|---|"]
     for t, row in r["cblue"].items():
@@ -314,7 +314,7 @@ def markdown(r: dict[str, Any]) -> str:
         tps = v.get("tokens_per_s")
         L.append(f"| {s} | {v['wall_s']} | {v.get('tokens_seen', '–')} | {'–' if tps is None else f'{tps:.0f}'} |")
     L.append(f"| **total** | {r['wall_time_s']['total']} | | |")
-    if r.get("ablations"):
+    if ablations and r.get("ablations"):
         L += [""] + ablations_md(r)
     return "\n".join(L) + "\n"
 
