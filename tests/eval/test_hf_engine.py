@@ -116,6 +116,20 @@ def test_clinicalqa_pairwise_with_self_judge(tmp_path) -> None:
     assert (tmp_path / "o" / "scores.md").is_file()
 
 
+def test_pairwise_pairs_each_stage_vs_previous() -> None:
+    from medgo.config.schema import ClinicalQAEvalConfig
+    from medgo.eval.stage import pairwise_pairs
+
+    every = ["preference", "init", "sft", "pretrain"]  # any order in: pipeline order out
+    assert pairwise_pairs(ClinicalQAEvalConfig(pairwise_vs_previous=True), every) == [
+        ("pretrain", "init"), ("sft", "pretrain"), ("preference", "sft")]
+    assert pairwise_pairs(ClinicalQAEvalConfig(pairwise_vs_previous=True), ["sft", "preference"]) == [
+        ("preference", "sft")]
+    one = ClinicalQAEvalConfig(pairwise_model="preference", pairwise_baseline="pretrain")
+    assert pairwise_pairs(one, every) == [("preference", "pretrain")] and pairwise_pairs(one, ["sft"]) == []
+    assert pairwise_pairs(ClinicalQAEvalConfig(), every) == []
+
+
 def test_shared_prefix_cache_keeps_greedy_outputs(engine: HFEngine) -> None:
     """Prompts sharing a long instruction reuse one prefix KV cache; outputs equal the one-by-one loop, in the
     caller's order, with suffixes of different lengths in one batch (padding between prefix and suffix)."""

@@ -198,6 +198,9 @@ class ClinicalQAEvalConfig(Section):
         None, description="judge this stage's answers against pairwise_baseline's, in both orders"
     )
     pairwise_baseline: Literal["init", "pretrain", "sft", "preference"] = "pretrain"
+    pairwise_vs_previous: bool = Field(
+        False, description="judge every evaluated stage against the one before it (replaces pairwise_model)"
+    )
     judge_url: str | None = Field(None, description="OpenAI-compatible judge; None: pairwise_model judges itself")
     judge_model: str | None = None
     judge_attempts: int = Field(3, ge=1, le=5)

@@ -67,6 +67,17 @@ def run_clinicalqa_scores(engine: HFEngine, c: ClinicalQAEvalConfig, out: Path) 
     return {"n": summary["n"], **{k: overall.get(k) for k in summary["metrics"]}}
 
 
+def pairwise_pairs(c: ClinicalQAEvalConfig, evaluated: list[str]) -> list[tuple[str, str]]:
+    """(model, baseline) pairs to judge: each evaluated stage against the one before it in pipeline order
+    (`pairwise_vs_previous`), or the one configured pair when its model was evaluated."""
+    order = [m for m in ("init", "pretrain", "sft", "preference") if m in evaluated]
+    if c.pairwise_vs_previous:
+        return [(b, a) for a, b in zip(order, order[1:], strict=False) if b != "init"]
+    if c.pairwise_model and c.pairwise_model in evaluated:
+        return [(c.pairwise_model, c.pairwise_baseline)]
+    return []
+
+
 def run_clinicalqa_pairwise(cfg: RunConfig, tok, trained: dict, c: ClinicalQAEvalConfig, out: Path) -> dict[str, Any]:
     """Pairwise ClinicalQA, both answer orders: pairwise_model vs pairwise_baseline, judged by an endpoint or by
     pairwise_model itself (then labelled so: a tiny model is a poor judge, and unparseable verdicts are counted
@@ -192,10 +203,13 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     c = e.clinicalqa
-    if c and c.enabled and c.pairwise_model and c.pairwise_model in results:
-        results[c.pairwise_model]["clinicalqa_pairwise"] = run_clinicalqa_pairwise(
-            cfg, tok, trained, c, ctx.out / "clinicalqa" / "pairwise"
-        )
+    if c and c.enabled:
+        for model, base in pairwise_pairs(c, list(results)):
+            one = c.model_copy(update={"pairwise_model": model, "pairwise_baseline": base})
+            sub = "pairwise" if not c.pairwise_vs_previous else f"pairwise-{model}-vs-{base}"
+            results[model]["clinicalqa_pairwise"] = run_clinicalqa_pairwise(
+                cfg, tok, trained, one, ctx.out / "clinicalqa" / sub
+            )
     (ctx.out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     flat = {f"{m}/{k}": v for m, r in results.items() for k, v in r.items() if isinstance(v, (int, float))}
     return StageResult(metrics=flat, extra={"results": results})
