@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medgo.machine import cpu_name
 from medgo.retrieval import Index, Passage, evaluate, rrf
 from medgo.retrieval.benchsets import load_cmedqa, load_dialogue
 from medgo.retrieval.tokenize import get_tokenizer
@@ -186,18 +187,7 @@ def bench_dataset(name: str, passages: list[Passage], queries: dict[str, str], q
 
 
 def machine() -> dict:
-    cpu = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in open("/proc/cpuinfo")
-                if line.startswith("model name")
-            ),
-            "?",
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
-    )
+    cpu = cpu_name()
     pkgs = ("bm25s", "rank-bm25", "jieba", "sentence-transformers", "torch", "numpy", "scipy")
     versions = {}
     for p in pkgs:

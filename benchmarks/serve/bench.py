@@ -22,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from medgo.machine import cpu_name
+
 TEXTS = [
     "患者男性，五十岁，反复胸痛三天，活动后加重。",
     "高血压患者应低盐饮食，规律服用降压药物。",
@@ -302,7 +304,7 @@ def main() -> None:
             "platform": platform.platform(),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
-            "processor": _cpu_name(),
+            "processor": cpu_name(),
             "load_average_at_start": load_at_start,
             "niceness": os.nice(0),
         },
@@ -319,16 +321,6 @@ def main() -> None:
     }
     a.out.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(ratios, indent=2))
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

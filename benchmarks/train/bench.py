@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from medgo.machine import cpu_name
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PEER_VENV = HERE / ".venv-peer"
@@ -456,7 +458,7 @@ def main() -> None:
     report = {
         "benchmark": "SFT training throughput, medgo vs LLaMA-Factory, tiny Qwen2, CPU",
         "date_utc": started,
-        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch_threads": THREADS,
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": THREADS,
                     "platform": platform.platform(), "python": platform.python_version()},
         "command": "python " + " ".join([str(Path(sys.argv[0]))] + sys.argv[1:]),
         "peer": f"LLaMA-Factory {peer_ver}" if peer_ver else "LLaMA-Factory (not installed)",
@@ -490,16 +492,6 @@ def main() -> None:
         print(f"kept {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@ import time
 ROWS_KEPT = 2  # the first steps' token ids are kept so the two sides' inputs can be compared exactly
 
 
+def _real_end(row_ids: list[int], pad_id: int | None) -> int:
+    """Where a right-padded row's tokens end: the trailing run of pad ids is padding."""
+    end = len(row_ids)
+    while pad_id is not None and end > 0 and row_ids[end - 1] == pad_id:
+        end -= 1
+    return end
+
+
 def _seq_lengths(inputs, pad_id: int | None = None) -> tuple[list[int], int, int]:
     """(lengths of the sequences in the batch, positions, real tokens). Padding-free batches carry position_ids
     that restart at 0 for each sequence and have no attention_mask."""
@@ -41,10 +49,7 @@ def _seq_lengths(inputs, pad_id: int | None = None) -> tuple[list[int], int, int
         # rows are right-padded: a trailing run of pad ids (its own position segment) is padding, not tokens
         lens: list[int] = []
         for row, row_ids in zip(pos.tolist(), ids.tolist(), strict=True):
-            tail = 0
-            while pad_id is not None and tail < len(row_ids) and row_ids[-1 - tail] == pad_id:
-                tail += 1
-            for p in row[: len(row) - tail]:
+            for p in row[: _real_end(row_ids, pad_id)]:
                 if p == 0:
                     lens.append(0)
                 lens[-1] += 1
@@ -73,9 +78,7 @@ def install(out_path: str) -> None:
                 for i in range(ids.shape[0]):
                     row_ids, pos = ids[i].tolist(), inputs["position_ids"][i].tolist()
                     lab = labels[i].tolist() if labels is not None else [-100] * len(row_ids)
-                    end = len(row_ids)
-                    while pad_id is not None and end > 0 and row_ids[end - 1] == pad_id:
-                        end -= 1
+                    end = _real_end(row_ids, pad_id)
                     starts = [k for k in range(end) if pos[k] == 0] + [end]
                     for a, b in zip(starts, starts[1:], strict=False):
                         rows.append({"ids": row_ids[a:b], "label_tokens": sum(t != -100 for t in lab[a:b])})

@@ -21,7 +21,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from medgo.eval.backends.base import GenerationParams
-from medgo.eval.backends.hf import shared_prefix_len
+from medgo.eval.backends.hf import HFEngine, shared_prefix_len
 from medgo.serve.engines.base import Finished, IncrementalDecoder, Outbox
 from medgo.serve.engines.hf_batching import HFBatchingEngine, route_token
 from medgo.serve.engines.worker import Slot
@@ -181,7 +181,7 @@ class HFContinuousEngine(HFBatchingEngine):
         self._advance(batch, out.logits[:, -1])
         return batch
 
-    MIN_SHARED_PREFIX = 16  # tokens: below this, reusing a prefix saves less than it costs
+    MIN_SHARED_PREFIX = HFEngine.MIN_SHARED_PREFIX
 
     def _shared_prefix(self, prompts: list[list[int]]) -> int:
         """Automatic prefix caching: how many leading tokens of every new prompt have a cached KV (a system
@@ -196,12 +196,11 @@ class HFContinuousEngine(HFBatchingEngine):
         if fresh >= self.MIN_SHARED_PREFIX and (
             n < self.MIN_SHARED_PREFIX or fresh >= n + self.MIN_SHARED_PREFIX
         ):
-            n = fresh
-            cache = DynamicCache(config=self.hf.model.config)
-            head = torch.tensor([prompts[0][:n]], device=self.hf.device)
-            self.hf.model(input_ids=head, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache})
-            self._prefix_ids = prompts[0][:n]
-            self._prefix_kv = [(layer.keys, layer.values) for layer in cache.layers]
+            got = self.hf.prefix_cache([prompts[0][: fresh + 1], *others])  # the eval engine's prefix pass
+            if got is not None:
+                n, cache = got
+                self._prefix_ids = prompts[0][:n]
+                self._prefix_kv = [(layer.keys, layer.values) for layer in cache.layers]
         self._last_prompt = prompts[-1]
         return n if n >= self.MIN_SHARED_PREFIX else 0
 
