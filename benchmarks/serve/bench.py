@@ -226,7 +226,7 @@ def main() -> None:
         try:
             import llama_cpp  # noqa: F401
 
-            from medgo.serve.export import export_gguf
+            from medgo.model.export import export_gguf
 
             engines["llamacpp_f16"] = (export_gguf(model, work / "gguf", "f16"), th)
         except ImportError:

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 from medgo.config import load_config
-from medgo.pipeline.run_dir import STAGES, RunDir
+from medgo.pipeline.registry import STAGES
 from medgo.pipeline.runner import run_pipeline
+from medgo.run_dir import RunDir
 from medgo_testkit import write_mini_project
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from medgo.errors import MedgoError
 from medgo.eval.backends.base import GenerationParams
-from medgo.serve.export import export_gguf
+from medgo.model.export import export_gguf
 from medgo.serve.settings import ServeSettings
 
 

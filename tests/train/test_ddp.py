@@ -28,9 +28,9 @@ def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
 
 
 def test_launch_command_for_multi_node(tmp_path: Path, monkeypatch) -> None:
-    from medgo.pipeline.run_dir import RunDir
-    from medgo.pipeline.stage import StageContext
-    from medgo.train.launch import launch_command
+    from medgo.pipeline.launch import launch_command
+    from medgo.run_dir import RunDir
+    from medgo.stage import StageContext
 
     repo = Path(__file__).resolve().parents[2]
     cfg = load_config(repo / "configs" / "qwen2-72b-full.yaml")
@@ -43,4 +43,4 @@ def test_launch_command_for_multi_node(tmp_path: Path, monkeypatch) -> None:
     joined = " ".join(cmd)
     assert "--num_processes 32" in joined and "deepspeed_zero3.yaml" in joined
     assert "--machine_rank 3" in joined and "--main_process_ip 10.1.2.3" in joined
-    assert cmd[cmd.index("medgo.train.launch") - 1] == "-m"
+    assert cmd[cmd.index("medgo.pipeline.launch") - 1] == "-m"

@@ -7,8 +7,8 @@ import torch
 
 from medgo.config.schema import ModelConfig, TinyModelConfig
 from medgo.model.factory import build_tiny_qwen2
+from medgo.model.packing import document_positions, pack_documents
 from medgo.model.tokenizer import ENDOFTEXT, train_bpe_tokenizer
-from medgo.train.packing import document_positions, pack_documents
 
 
 def test_pack_documents_joins_with_eos_and_cuts_blocks() -> None:
@@ -60,7 +60,7 @@ def test_streaming_pretrain_trains_to_max_steps(tmp_path) -> None:
 
 
 def test_iter_blocks_matches_pack_documents() -> None:
-    from medgo.train.packing import iter_blocks
+    from medgo.model.packing import iter_blocks
 
     tok = train_bpe_tokenizer(["高血压患者应低盐饮食。", "糖尿病需监测血糖。"] * 20, vocab_size=300)
     docs = ["高血压患者应低盐饮食。", "糖尿病需监测血糖。", "头痛。"] * 3

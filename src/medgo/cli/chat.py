@@ -8,7 +8,7 @@ from pathlib import Path
 from medgo.errors import MedgoError
 from medgo.eval.backends.base import GenerationParams
 from medgo.log import console
-from medgo.pipeline.run_dir import RunDir
+from medgo.run_dir import RunDir
 
 
 def resolve_model_dir(path: Path) -> Path:

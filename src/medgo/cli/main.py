@@ -60,8 +60,8 @@ def stage(
 ) -> None:
     """Run one stage alone (its earlier stages must be complete in the run folder)."""
     from medgo.config import load_config
-    from medgo.pipeline.run_dir import RunDir
     from medgo.pipeline.runner import run_root, run_stage
+    from medgo.run_dir import RunDir
 
     cfg = load_config(config, overrides or [])
     if name == "data":

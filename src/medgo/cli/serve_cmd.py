@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         """Export the run's final model for deployment (merged folder, GGUF for llama.cpp / Ollama)."""
         from medgo.cli.chat import resolve_model_dir
         from medgo.errors import MedgoError
-        from medgo.serve.export import export_gguf, merge_model
+        from medgo.model.export import export_gguf, merge_model
 
         if not (gguf or merge):
             raise MedgoError("nothing to export", hint="pass --gguf and/or --merge")

@@ -13,8 +13,8 @@ from medgo.data.jsonl import ReadStats, Reject, read_jsonl, write_jsonl, write_r
 from medgo.data.schemas import validate_corpus, validate_labelled, validate_preference, validate_sft
 from medgo.errors import DataError
 from medgo.log import console
-from medgo.pipeline.run_dir import file_sha256
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.run_dir import file_sha256
+from medgo.stage import StageContext, StageResult
 
 NAME = "data"
 

@@ -16,7 +16,7 @@ from medgo.eval.classification import evaluate_classification
 from medgo.log import console
 from medgo.model.factory import initial_model, load_model
 from medgo.model.tokenizer import load_tokenizer
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.stage import StageContext, StageResult
 
 NAME = "eval"
 

@@ -15,7 +15,7 @@ from medgo.model.tokenizer import (
     load_pretrained_tokenizer,
     train_bpe_tokenizer,
 )
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.stage import StageContext, StageResult
 
 NAME = "tokenizer"
 

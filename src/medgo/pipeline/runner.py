@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 import uuid
@@ -15,27 +14,12 @@ from medgo.config import check_inputs, section_hash
 from medgo.config.schema import RunConfig
 from medgo.errors import MedgoError
 from medgo.log import console, get_logger
-from medgo.pipeline.run_dir import DONE, FINGERPRINT, MANIFEST, STAGES, TRAIN_STAGES, RunDir
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.pipeline.launch import run_distributed
+from medgo.pipeline.registry import STAGES, stage_module
+from medgo.run_dir import DONE, FINGERPRINT, MANIFEST, TRAIN_STAGES, RunDir
+from medgo.stage import StageContext, StageResult
 
 log = get_logger(__name__)
-
-STAGE_MODULES = {
-    "data": "medgo.data.stage",
-    "tokenizer": "medgo.model.tokenizer_stage",
-    "pretrain": "medgo.train.pretrain",
-    "sft": "medgo.train.sft",
-    "preference": "medgo.train.preference",
-    "eval": "medgo.eval.stage",
-    "report": "medgo.report.stage",
-}
-
-
-def stage_module(name: str):
-    if name not in STAGE_MODULES:
-        raise MedgoError(f"unknown stage {name!r}", hint=f"choose one of: {', '.join(STAGES)}")
-    return importlib.import_module(STAGE_MODULES[name])
-
 
 def run_root(cfg: RunConfig, out: str | Path | None) -> Path:
     return Path(out) if out else Path(cfg.output_dir) / cfg.name
@@ -98,13 +82,11 @@ def run_stage(cfg: RunConfig, name: str, rd: RunDir, *, force: bool = False) -> 
     else:
         rd.reset_stage(name)
         fp_file.write_text(fp + "\n")
-    ctx = StageContext(name=name, run=rd, out=out, resume=resume)
+    ctx = StageContext(name=name, run=rd, out=out, resume=resume, stages=tuple(STAGES))
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.time()
     res: StageResult
     if name in TRAIN_STAGES and getattr(cfg, name).num_processes > 1 and getattr(cfg, name).enabled:
-        from medgo.train.launch import run_distributed
-
         res = run_distributed(cfg, name, ctx)
     else:
         res = stage_module(name).run(cfg, ctx)

@@ -10,9 +10,9 @@ from typing import Any
 
 from medgo.config.schema import RunConfig
 from medgo.log import console
-from medgo.pipeline.run_dir import STAGES, TRAIN_STAGES
-from medgo.pipeline.stage import StageContext, StageResult
 from medgo.report.plots import eval_bars, loss_curves
+from medgo.run_dir import TRAIN_STAGES
+from medgo.stage import StageContext, StageResult
 
 NAME = "report"
 
@@ -161,7 +161,7 @@ def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict
     lines = [f"# {cfg.report.title}: `{cfg.name}`", ""]
     lines += ["## Stages", ""]
     rows = []
-    for s in STAGES[:-1]:
+    for s in [s for s in ctx.stages if s != ctx.name]:
         m = rd.manifest(s) or {}
         met = m.get("metrics") or {}
         detail = ""

@@ -17,8 +17,8 @@ from medgo.log import console
 from medgo.model.factory import initial_model, load_model, set_generation_defaults
 from medgo.model.lora import apply_lora, freeze_layers, merge_if_peft
 from medgo.model.tokenizer import load_tokenizer
-from medgo.pipeline.run_dir import TRAIN_STAGES
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.run_dir import TRAIN_STAGES
+from medgo.stage import StageContext, StageResult
 from medgo.train.metrics import TelemetryCallback
 
 

@@ -14,7 +14,7 @@ from medgo.config.schema import PreferenceConfig, RunConfig
 from medgo.data.jsonl import read_jsonl
 from medgo.data.schemas import prompt_messages
 from medgo.data.stage import OUT_FILES
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
     make_args,

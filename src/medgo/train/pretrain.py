@@ -12,14 +12,14 @@ from medgo.config.schema import RunConfig
 from medgo.data.jsonl import read_jsonl
 from medgo.data.stage import OUT_FILES
 from medgo.errors import ConfigError, DataError
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.model.packing import document_positions, end_of_text_id, iter_blocks, pack_documents
+from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
     make_args,
     stage_tokenizer,
     train_stage,
 )
-from medgo.train.packing import document_positions, end_of_text_id, iter_blocks, pack_documents
 
 NAME = "pretrain"
 

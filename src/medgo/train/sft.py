@@ -18,7 +18,7 @@ from medgo.data.jsonl import Reject, read_jsonl, write_rejects
 from medgo.data.stage import OUT_FILES
 from medgo.errors import DataError
 from medgo.log import console
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
     make_args,

@@ -184,7 +184,7 @@ class HFEngine:
     @torch.inference_mode()
     def perplexity(self, texts: list[str], block_size: int) -> dict[str, float]:
         """Token-level perplexity (and bits per character) of documents packed into blocks."""
-        from medgo.train.packing import pack_documents
+        from medgo.model.packing import pack_documents
 
         blocks, _ = pack_documents(texts, self.tok, block_size, keep_remainder=True)
         nll, n_tok = 0.0, 0

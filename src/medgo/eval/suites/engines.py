@@ -10,7 +10,7 @@ from medgo.eval.backends.base import Engine
 
 def resolve_model(model: str | Path) -> tuple[Path, Path]:
     """(model folder, tokenizer folder): a run folder resolves to its newest trained model and its tokenizer."""
-    from medgo.pipeline.run_dir import RunDir
+    from medgo.run_dir import RunDir
 
     p = Path(model)
     if not p.exists():

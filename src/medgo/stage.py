@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from medgo.config.schema import RunConfig
-from medgo.pipeline.run_dir import RunDir
+from medgo.run_dir import RunDir
 
 
 @dataclass
@@ -18,6 +18,7 @@ class StageContext:
     run: RunDir
     out: Path
     resume: bool = False  # True when a checkpoint from an interrupted attempt with the same fingerprint exists
+    stages: tuple[str, ...] = ()  # the pipeline's stage order (the report lists stages by it)
     info: dict[str, Any] = field(default_factory=dict)
 
 

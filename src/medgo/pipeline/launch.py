@@ -16,8 +16,8 @@ import torch
 from medgo.config.schema import RunConfig
 from medgo.errors import MedgoError
 from medgo.log import console
-from medgo.pipeline.run_dir import RunDir
-from medgo.pipeline.stage import StageContext, StageResult
+from medgo.run_dir import RunDir
+from medgo.stage import StageContext, StageResult
 
 RESULT = ".result.json"
 
@@ -40,7 +40,7 @@ def launch_command(cfg: RunConfig, name: str, ctx: StageContext) -> list[str]:
             cmd += ["--main_process_port", str(_free_port())]
     cfg_file = ctx.out / ".launch_config.json"
     cfg_file.write_text(json.dumps(cfg.model_dump(mode="json"), ensure_ascii=False), encoding="utf-8")
-    cmd += ["-m", "medgo.train.launch", "--stage", name, "--config", str(cfg_file), "--run-dir", str(ctx.run.root)]
+    cmd += ["-m", "medgo.pipeline.launch", "--stage", name, "--config", str(cfg_file), "--run-dir", str(ctx.run.root)]
     if ctx.resume:
         cmd.append("--resume")
     return cmd
@@ -70,7 +70,7 @@ def run_distributed(cfg: RunConfig, name: str, ctx: StageContext) -> StageResult
 
 def worker_main(argv: list[str] | None = None) -> None:
     from medgo.log import setup_logging
-    from medgo.pipeline.runner import stage_module
+    from medgo.pipeline.registry import STAGES, stage_module
 
     ap = argparse.ArgumentParser(description="one process of a distributed medgo training stage")
     ap.add_argument("--stage", required=True)
@@ -81,7 +81,7 @@ def worker_main(argv: list[str] | None = None) -> None:
     setup_logging()
     cfg = RunConfig.model_validate(json.loads(Path(a.config).read_text(encoding="utf-8")))
     rd = RunDir(a.run_dir)
-    ctx = StageContext(name=a.stage, run=rd, out=rd.stage(a.stage), resume=a.resume)
+    ctx = StageContext(name=a.stage, run=rd, out=rd.stage(a.stage), resume=a.resume, stages=tuple(STAGES))
     res = stage_module(a.stage).run(cfg, ctx)
     if int(os.environ.get("RANK", "0")) == 0:
         (ctx.out / RESULT).write_text(json.dumps(asdict(res), ensure_ascii=False, default=str), encoding="utf-8")

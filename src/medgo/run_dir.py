@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-STAGES = ["data", "tokenizer", "pretrain", "sft", "preference", "eval", "report"]
+# The stages that write a model folder, in pipeline order (the full order is `medgo.pipeline.registry`).
 TRAIN_STAGES = ["pretrain", "sft", "preference"]
 MANIFEST = "manifest.json"
 DONE = "DONE"
@@ -48,11 +48,11 @@ class RunDir:
         return out
 
     def latest_model(self, before: str | None = None) -> tuple[str, Path] | None:
-        """The newest trained model among stages earlier than `before` (all stages when None)."""
-        limit = STAGES.index(before) if before else len(STAGES)
+        """The newest trained model among training stages earlier than `before` (all when None or a later stage)."""
+        limit = TRAIN_STAGES.index(before) if before in TRAIN_STAGES else len(TRAIN_STAGES)
         best = None
         for s, p in self.trained_models().items():
-            if STAGES.index(s) < limit:
+            if TRAIN_STAGES.index(s) < limit:
                 best = (s, p)
         return best
 
