@@ -1,0 +1,239 @@
+"""Builds notes.jsonl (the frozen independent de-identification evaluation set, issue #16) from the
+hand-written templates.txt and the hand-picked value pools below. Deterministic: seed 16.
+
+Each output row: {id, kind, text, phi: [{start, end, type, text}], keep: [{start, end, text}]}.
+PHI types: PATIENT, RELATIVE, CLINICIAN, ID, PHONE, RECORD, EMAIL, DATE, ADDRESS; HOSPITAL spans are
+listed too but are neutral (not a target; a detector masking them is not penalised).
+
+    python benchmarks/data/deid_independent/build.py   # rewrites notes.jsonl next to this file
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SEED = 16
+COPIES = 3
+
+# (surname, given) -- written for this set, compound and rare surnames included.
+PATIENTS = [
+    ("张", "建国"), ("刘", "淑芬"), ("王", "志强"), ("陈", "秀兰"), ("杨", "桂花"), ("赵", "德胜"), ("黄", "丽萍"),
+    ("周", "海涛"), ("吴", "春燕"), ("徐", "国庆"), ("孙", "玉梅"), ("马", "晓东"), ("朱", "红霞"), ("胡", "永刚"),
+    ("郭", "美玲"), ("林", "志远"), ("何", "文斌"), ("罗", "佳怡"), ("梁", "少华"), ("宋", "雨轩"), ("郑", "丹"),
+    ("谢", "军"), ("韩", "冰"), ("冯", "勇"), ("唐", "敏"), ("曹", "宇"), ("欧阳", "明辉"), ("司马", "秋菊"),
+    ("诸葛", "亮平"), ("上官", "婉清"), ("慕容", "雪"), ("皇甫", "建军"), ("东方", "晓红"), ("司徒", "文静"),
+    ("夏侯", "俊"), ("令狐", "春生"), ("晏", "子豪"), ("蔺", "素芳"), ("覃", "丽娟"), ("佘", "宝华"), ("亓", "明月"),
+    ("甄", "爱民"), ("匡", "小燕"), ("邝", "伟雄"), ("阎", "福生"), ("龚", "翠兰"), ("俞", "杭生"), ("卞", "金凤"),
+    ("闵", "浩然"), ("滕", "建平"), ("农", "秀英"), ("莫", "桂兰"), ("尹", "少波"), ("蒙", "丽华"), ("邱", "德贵"),
+    ("储", "晓晴"), ("岑", "凤英"), ("苗", "壮"), ("练", "秀梅"), ("揭", "永福"),
+]
+RELATIVES = [
+    ("张", "磊"), ("刘", "洋洋"), ("王", "丽娜"), ("陈", "刚"), ("李", "秀英"), ("杨", "帆"), ("赵", "雪梅"), ("黄", "伟"),
+    ("周", "婷婷"), ("吴", "强"), ("徐", "静"), ("孙", "浩"), ("马", "兰芳"), ("朱", "鹏"), ("胡", "晓丽"), ("郭", "强华"),
+    ("林", "峰"), ("何", "丽"), ("罗", "建伟"), ("梁", "美华"), ("宋", "涛"), ("郑", "秀珍"), ("谢", "婉婷"), ("韩", "立新"),
+    ("冯", "丽君"), ("唐", "志明"), ("欧阳", "娜娜"), ("诸葛", "晓峰"), ("上官", "瑞"), ("司马", "红英"), ("端木", "文华"),
+    ("公孙", "嘉"), ("宇文", "静"), ("尉迟", "刚"), ("钟离", "秀"), ("长孙", "宁"), ("闻", "一鸣"), ("芮", "小萍"),
+    ("仝", "振华"), ("邢", "雅琴"), ("柏", "松"), ("谭", "春花"), ("廖", "国华"), ("武", "丽"), ("兰", "建英"),
+]
+CLINICIANS = [
+    ("刘", "洋"), ("李", "建华"), ("王", "海燕"), ("陈", "志刚"), ("张", "晓明"), ("杨", "柳"), ("赵", "敏"), ("孙", "立军"),
+    ("周", "文"), ("吴", "海波"), ("郑", "晓燕"), ("冯", "刚"), ("蒋", "文涛"), ("沈", "静"), ("韩", "梅"), ("杜", "鹏飞"),
+    ("叶", "青"), ("程", "丽"), ("苏", "文博"), ("魏", "东"), ("吕", "静怡"), ("丁", "一"), ("任", "杰"), ("姚", "明远"),
+    ("卢", "俊"), ("钟", "华"), ("田", "甜"), ("范", "志伟"), ("方", "芳"), ("石", "磊"), ("袁", "媛"), ("邹", "凯"),
+    ("熊", "伟"), ("金", "鑫"), ("陆", "海"), ("白", "雪"), ("高", "峰"), ("欧阳", "晨"), ("司徒", "嘉明"), ("上官", "云"),
+    ("汪", "洁"), ("贺", "军"), ("戴", "丽华"), ("夏", "雨"), ("侯", "建新"), ("段", "立平"), ("雷", "鸣"), ("龙", "飞"),
+]
+GIVEN = ["磊", "伟", "芳", "丽", "强", "军", "静", "涛", "杰", "建平", "小红", "文华", "海燕", "志明", "春梅", "晓峰", "宁"]
+ADDRESSES = [
+    "上海市徐汇区漕溪北路398弄12号601室", "浙江省杭州市西湖区文三路88号", "广东省深圳市南山区高新南七道9号",
+    "四川省成都市武侯区人民南路四段17号2栋3单元402", "湖南省长沙市岳麓区麓山南路932号", "河南省周口市淮阳县城关镇南关村5组",
+    "江西省赣州市章贡区红旗大道36号", "北京市海淀区学院路38号院5号楼1204", "天津市南开区鞍山西道192号",
+    "黑龙江省哈尔滨市南岗区学府路74号", "云南省大理市下关镇泰安路21号", "山西省太原市小店区坞城路92号",
+    "重庆市渝中区民权路5号", "福建省厦门市思明区厦禾路820号", "陕西省西安市雁塔区小寨东路126号",
+    "安徽省合肥市蜀山区长江西路369号", "甘肃省兰州市城关区东岗西路199号", "贵州省遵义市红花岗区大兴路16号",
+    "新疆乌鲁木齐市天山区解放北路88号", "内蒙古呼和浩特市新城区新华大街63号", "广西南宁市青秀区民族大道111号",
+    "辽宁省大连市中山区人民路23号", "吉林省长春市朝阳区前进大街2699号", "海南省海口市龙华区滨海大道32号",
+    "湖北省宜昌市夷陵区平湖大道45号", "江苏省苏州市吴中区木渎镇金山路9号", "山东省临沂市兰山区解放路100号",
+    "宁夏银川市兴庆区北京东路155号", "青海省西宁市城西区五四西路17号", "河北省保定市莲池区东风中路777号",
+    "杭州市拱墅区湖墅南路186号3幢2单元501室", "南京市玄武区珠江路700号", "武汉市江汉区解放大道1277号",
+    "广州市越秀区东风东路555号", "成都市青羊区宽窄巷子附近金河路2号",
+]
+HOSPITALS = [
+    "复旦大学附属华山医院", "浙江省人民医院", "杭州市第一人民医院", "华中科技大学同济医学院附属协和医院", "淮阳县人民医院",
+    "四川省肿瘤医院", "中南大学湘雅二医院", "南京鼓楼医院", "西安交通大学第一附属医院", "厦门大学附属中山医院",
+    "临沂市人民医院", "保定市第二中心医院", "望京社区卫生服务中心",
+]
+DOMAINS = ["163.com", "qq.com", "126.com", "hospital.org.cn", "sina.cn", "foxmail.com", "zjhosp.cn", "outlook.com"]
+AREA = ["010", "021", "022", "023", "020", "0571", "0755", "025", "027", "0731", "0311", "0891"]
+REGIONS = ["110108", "310104", "330106", "440305", "510107", "420106", "410105", "360702", "130602"]
+
+
+def _id18(r: random.Random) -> str:
+    body = f"{r.choice(REGIONS)}{r.randint(1935, 2018)}{r.randint(1, 12):02d}{r.randint(1, 28):02d}{r.randint(0, 999):03d}"
+    w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    chk = "10X98765432"[sum(int(c) * x for c, x in zip(body, w, strict=True)) % 11]
+    s = body + chk
+    return s if r.random() < 0.85 else f"{s[:6]} {s[6:14]} {s[14:]}"
+
+
+def _mobile(r: random.Random) -> str:
+    n = f"1{r.choice('3578')}{r.randint(0, 9)}{r.randint(0, 99999999):08d}"
+    return r.choice([n, n, f"{n[:3]}-{n[3:7]}-{n[7:]}", f"{n[:3]} {n[3:7]} {n[7:]}", f"+86 {n}", f"+86-{n}",
+                     f"(+86){n}", n])
+
+
+def _landline(r: random.Random) -> str:
+    a = r.choice(AREA)
+    k = 8 if len(a) == 3 else r.choice([7, 8])
+    n = f"{r.randint(2, 8)}{r.randint(0, 10 ** (k - 1) - 1):0{k - 1}d}"
+    half = len(n) // 2
+    return r.choice([
+        f"{a}-{n}", f"({a}){n}", f"（{a}）{n}", f"{a} {n[:half]} {n[half:]}", f"{a}-{n}转{r.randint(100, 8999)}",
+        f"{a}-{n[:half]} {n[half:]}", f"{a}{n}", f"{a}-{n}-{r.randint(10, 999)}",
+    ])
+
+
+def _mrn(r: random.Random) -> str:
+    y = r.randint(2015, 2025)
+    return r.choice([f"{r.randint(100000, 9999999)}", f"ZY{y}{r.randint(0, 99999):05d}", f"{y}{r.randint(0, 999999):06d}",
+                     f"H{r.randint(0, 9999999):07d}", f"00{r.randint(100000, 999999)}", f"ZY-{y}-{r.randint(0, 99999):05d}",
+                     f"IP{y}{r.randint(0, 9999999):07d}"])
+
+
+def _opn(r: random.Random) -> str:
+    return r.choice([f"MZ{r.randint(2015, 2025)}{r.randint(0, 9999):04d}", f"M-{r.randint(0, 9999999):07d}",
+                     f"{r.randint(1000000000, 1999999999)}", f"OP-{r.randint(100000, 999999)}"])
+
+
+def _case(r: random.Random) -> str:
+    return r.choice([f"00{r.randint(100000, 999999)}", f"BA{r.randint(2015, 2025)}-{r.randint(1000, 9999)}",
+                     f"{r.randint(1000000, 9999999)}"])
+
+
+def _xid(r: random.Random) -> str:
+    return r.choice([f"P{r.randint(0, 999999999):09d}", f"A{r.randint(100000, 999999)}", f"000{r.randint(1000000, 9999999)}",
+                     f"HIS-{r.randint(100000, 999999)}", f"{r.randint(10000000, 99999999)}"])
+
+
+def _email(r: random.Random) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    user = "".join(r.choice(letters) for _ in range(r.randint(2, 7)))
+    tail = r.choice(["", f"{r.randint(1, 99)}", f"_{r.randint(1970, 2005)}", f".{''.join(r.choice(letters) for _ in range(3))}",
+                     f"-{''.join(r.choice(letters) for _ in range(4))}"])
+    return f"{user}{tail}@{r.choice(DOMAINS)}"
+
+
+_CN = "〇一二三四五六七八九"
+
+
+def _cn_num(n: int) -> str:
+    if n < 10:
+        return _CN[n]
+    tens, ones = divmod(n, 10)
+    return ("十" if tens == 1 else _CN[tens] + "十") + (_CN[ones] if ones else "")
+
+
+def _dates(r: random.Random) -> tuple[dict[str, str], tuple[int, int, int]]:
+    y, m, d = r.randint(2012, 2025), r.randint(1, 12), r.randint(1, 20)
+    style = r.choice(["cn", "cn0", "iso", "slash", "dot", "iso_slash"])
+    out = {}
+    for i in range(1, 6):
+        dd = d + (i - 1) * 2
+        out[f"DT{i}"] = {
+            "cn": f"{y}年{m}月{dd}日", "cn0": f"{y}年{m:02d}月{dd:02d}日", "iso": f"{y}-{m:02d}-{dd:02d}",
+            "slash": f"{y}/{m}/{dd}", "dot": f"{y}.{m:02d}.{dd:02d}", "iso_slash": f"{y}/{m:02d}/{dd:02d}",
+        }[style]
+    m2 = m % 12 + 1
+    out["MD1"] = f"{m2}月{r.randint(1, 28)}日"
+    out["MD2"] = f"{m2}月{r.randint(1, 28)}日"
+    out["CNDT"] = "".join(_CN[int(c)] for c in str(y)) + f"年{_cn_num(m)}月{_cn_num(d)}日"
+    return out, (y, m, d)
+
+
+SLOT = re.compile(r"\{([A-Z]+[0-9]?)(~?)\}|\[\[([^\]]+)\]\]")
+TYPES = {"P": "PATIENT", "R": "RELATIVE", "D": "CLINICIAN", "N": "CLINICIAN", "ID": "ID", "MOB": "PHONE", "LAND": "PHONE",
+         "MRN": "RECORD", "OPN": "RECORD", "CASE": "RECORD", "XID": "RECORD", "EMAIL": "EMAIL", "DT": "DATE", "MD": "DATE",
+         "CNDT": "DATE", "ADDR": "ADDRESS", "HOSP": "HOSPITAL"}
+
+
+def read_templates(path: Path = HERE / "templates.txt") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    kind, lines = None, []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") and not line.startswith("###"):
+            continue
+        if line.startswith("### "):
+            if kind:
+                out.append((kind, "\n".join(lines).strip("\n")))
+            kind, lines = line[4:].strip(), []
+        else:
+            lines.append(line)
+    if kind:
+        out.append((kind, "\n".join(lines).strip("\n")))
+    return out
+
+
+def fill(template: str, r: random.Random) -> tuple[str, list[dict], list[dict]]:
+    people = {}
+    pats = r.sample(PATIENTS, 3)
+    rels = r.sample(RELATIVES, 2)
+    docs = r.sample(CLINICIANS, 5)
+    people.update({"P": pats[0], "P2": pats[1], "P3": pats[2], "R1": rels[0], "R2": rels[1],
+                   "D1": docs[0], "D2": docs[1], "D3": docs[2], "N1": docs[3], "N2": docs[4]})
+    same = {k: (pats[0][0], r.choice([g for g in GIVEN if g != pats[0][1]])) for k in ("R1", "R2")}
+    dates, _ = _dates(r)
+    vals = {"ID": _id18(r), "MOB1": _mobile(r), "MOB2": _mobile(r), "LAND1": _landline(r), "LAND2": _landline(r),
+            "MRN": _mrn(r), "OPN": _opn(r), "CASE": _case(r), "XID": _xid(r), "EMAIL": _email(r), "EMAIL2": _email(r),
+            "ADDR": r.choice(ADDRESSES), "ADDR2": r.choice(ADDRESSES), "AGE": str(r.randint(18, 92)), "SEX": r.choice("男女"),
+            **dates}
+    vals["HOSP"], vals["HOSP2"] = r.sample(HOSPITALS, 2)
+    # "{R1~}" must be the same person in every mention of a note: decide once per slot.
+    r1_same = "{R1~}" in template
+    r2_same = "{R2~}" in template
+    text, phi, keep, pos = "", [], [], 0
+    for m in SLOT.finditer(template):
+        text += template[pos:m.start()]
+        pos = m.end()
+        if m.group(3):
+            keep.append({"start": len(text), "end": len(text) + len(m.group(3)), "text": m.group(3)})
+            text += m.group(3)
+            continue
+        slot = m.group(1)
+        if slot in people:
+            if (slot == "R1" and r1_same) or (slot == "R2" and r2_same):
+                value = "".join(same[slot])
+            else:
+                value = "".join(people[slot])
+        else:
+            value = vals[slot]
+        base = re.sub(r"[0-9]$", "", slot)
+        typ = TYPES.get(base) or TYPES.get(slot)
+        if typ is not None and slot not in ("AGE", "SEX"):
+            phi.append({"start": len(text), "end": len(text) + len(value), "type": typ, "text": value})
+        text += value
+    text += template[pos:]
+    return text, phi, keep
+
+
+def build() -> list[dict]:
+    r = random.Random(SEED)
+    rows = []
+    for ti, (kind, tpl) in enumerate(read_templates()):
+        for c in range(COPIES):
+            text, phi, keep = fill(tpl, r)
+            for s in phi + keep:
+                assert text[s["start"]:s["end"]] == s["text"]
+            rows.append({"id": f"indep-{ti:02d}-{c}", "kind": kind, "text": text, "phi": phi, "keep": keep})
+    return rows
+
+
+if __name__ == "__main__":
+    rows = build()
+    with open(HERE / "notes.jsonl", "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} notes, {sum(len(x['phi']) for x in rows)} PHI spans, {sum(len(x['keep']) for x in rows)} keep spans")
