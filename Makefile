@@ -29,14 +29,14 @@ browser:
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
 test: install-dev browser
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 	$(BIN)/pytest -q -m "not slow"
 
 test-all: install-dev browser
 	$(BIN)/pytest -q
 
 lint: install-dev
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 
 clean:
 	rm -rf runs build dist src/*.egg-info

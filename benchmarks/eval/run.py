@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 
 from medgo.config.schema import ModelConfig, TinyModelConfig
-from medgo.eval.backends.base import GenerationParams
-from medgo.eval.backends.hf import HFEngine
 from medgo.eval.harness import build_prompt, rank_labels
 from medgo.eval.suites.cblue_run import data_dir_from
 from medgo.eval.tasks import get_task
+from medgo.inference.base import GenerationParams
+from medgo.inference.hf import HFEngine
 from medgo.model.factory import build_tiny_qwen2
 from medgo.model.tokenizer import train_bpe_tokenizer
 

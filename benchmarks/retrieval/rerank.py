@@ -16,8 +16,8 @@ import statistics
 import time
 from pathlib import Path
 
-from medgo.cli.chat import resolve_model_dir
-from medgo.eval.backends.hf import HFEngine
+from medgo.inference.hf import HFEngine
+from medgo.inference.registry import resolve_model
 from medgo.retrieval import Index, loglikelihood_scorer, mrr_at_k, recall_at_k, rerank
 from medgo.retrieval.benchsets import load_cmedqa, load_dialogue
 
@@ -36,7 +36,7 @@ def main() -> None:
         "dialogue_内科": lambda: load_dialogue(corpora / "Chinese-medical-dialogue-data" / "样例_内科5000-6000.csv.utf8"),
         "cmedqa": lambda: load_cmedqa([corpora / "ChineseBLUE/data/cMedQA" / f for f in ("dev.txt", "test.txt")]),
     }
-    model_dir = resolve_model_dir(Path(a.model))
+    model_dir = resolve_model(Path(a.model)).model_dir
     engine = HFEngine.from_path(model_dir, batch_size=16)
     scorer = loglikelihood_scorer(lambda reqs: [s for s, _ in engine.loglikelihood(reqs)])
     out: dict = {}

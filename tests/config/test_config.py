@@ -130,6 +130,6 @@ def test_env_default_and_eval_data_dirs_resolve(tmp_path: Path, monkeypatch: pyt
     cfg = load_config(cfg_file)
     assert cfg.data.corpus == [str(tmp_path / "c.txt")]
     assert cfg.eval.cblue.data_dir == str(tmp_path / "cblue") and cfg.eval.exams.data_dir == str(tmp_path / "ex")
-    assert cfg.data.prepare["contamination"]["eval"] == [str(tmp_path / "dev.json")]
+    assert cfg.data.prepare.contamination.eval == [str(tmp_path / "dev.json")]
     monkeypatch.setenv("MEDGO_TEST_ROOT", "/elsewhere")
     assert load_config(cfg_file).eval.cblue.data_dir == "/elsewhere/cblue"

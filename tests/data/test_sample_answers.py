@@ -7,9 +7,9 @@ from pathlib import Path
 
 from medgo.config.schema import ModelConfig, TinyModelConfig
 from medgo.data.builders_pref import build_pref
-from medgo.eval.backends.base import GenerationParams
-from medgo.eval.backends.hf import HFEngine
 from medgo.eval.sampling import sample_answers
+from medgo.inference.base import GenerationParams
+from medgo.inference.hf import HFEngine
 from medgo.model.factory import build_tiny_qwen2
 from medgo.model.tokenizer import train_bpe_tokenizer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medgo.demo.generate import LABELS, QIC_TEMPLATE, generate
+from demo_data.generate import LABELS, QIC_TEMPLATE, generate
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 FILES = ("corpus.jsonl", "sft.jsonl", "preference.jsonl", "eval_cls.jsonl", "README.md")

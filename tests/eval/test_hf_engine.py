@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from medgo.config.schema import ModelConfig, TinyModelConfig
-from medgo.eval.backends.base import Engine, GenerationParams
-from medgo.eval.backends.hf import HFEngine
 from medgo.eval.classification import accuracy_and_macro_f1, parse_label
+from medgo.inference.base import Engine, GenerationParams
+from medgo.inference.hf import HFEngine
 from medgo.model.factory import build_tiny_qwen2
 from medgo.model.tokenizer import train_bpe_tokenizer
 

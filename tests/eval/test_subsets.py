@@ -48,8 +48,8 @@ def test_task_without_train_keeps_its_train_share_out_of_the_subset(tmp_path: Pa
 
 def test_eval_stage_cblue_per_task_methods_and_subsets(model_dir: Path, tmp_path: Path) -> None:
     from medgo.config.schema import CblueEvalConfig
-    from medgo.eval.backends.hf import HFEngine
     from medgo.eval.stage import run_cblue
+    from medgo.inference.hf import HFEngine
 
     root = tmp_path / "data" / "KUAKE-QIC"
     root.mkdir(parents=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from medgo.inference.streams import Finished
+from medgo.inference.worker import QueueWorker
 from medgo.serve.clinical import DISCLAIMER
-from medgo.serve.engines.base import Finished
-from medgo.serve.engines.worker import QueueWorker
 
 VALID = {
     "diagnosis": "急性冠脉综合征",

@@ -8,13 +8,13 @@ import asyncio
 import pytest
 import torch
 
-from medgo.eval.backends.base import GenerationParams
-from medgo.eval.backends.hf import HFEngine
-from medgo.serve.engines import load_engine
-from medgo.serve.engines.base import Finished, RequestStream
-from medgo.serve.engines.hf_batching import HFBatchingEngine
-from medgo.serve.engines.hf_continuous import HFContinuousEngine
-from medgo.serve.engines.worker import Slot, batch_key
+from medgo.inference.base import GenerationParams
+from medgo.inference.hf import HFEngine
+from medgo.inference.hf_batching import HFBatchingEngine
+from medgo.inference.hf_continuous import HFContinuousEngine
+from medgo.inference.registry import load_serving_engine
+from medgo.inference.streams import Finished, RequestStream
+from medgo.inference.worker import Slot, batch_key
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +140,8 @@ async def _cancel_after_first(stream: RequestStream):
 
 
 def test_engine_choice(tiny_model, monkeypatch) -> None:
-    assert isinstance(load_engine("hf", tiny_model), HFContinuousEngine)
-    assert type(load_engine("hf", tiny_model, batching="static")) is HFBatchingEngine
+    assert isinstance(load_serving_engine("hf", tiny_model), HFContinuousEngine)
+    assert type(load_serving_engine("hf", tiny_model, batching="static")) is HFBatchingEngine
     hf = HFEngine.from_path(tiny_model)
     hf.model.config.layer_types = ["sliding_attention"] * hf.model.config.num_hidden_layers
     hf.model.config.sliding_window = 8

@@ -10,9 +10,9 @@ import time
 import requests
 from fakes import ScriptedEngine
 
-from medgo.eval.backends.base import GenerationParams
-from medgo.serve.engines.base import Finished, IncrementalDecoder
-from medgo.serve.engines.hf_batching import HFBatchingEngine
+from medgo.inference.base import GenerationParams
+from medgo.inference.hf_batching import HFBatchingEngine
+from medgo.inference.streams import Finished, IncrementalDecoder
 
 
 def test_incremental_decoder_holds_back_stop_prefixes() -> None:

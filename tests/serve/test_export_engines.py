@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from medgo.errors import MedgoError
-from medgo.eval.backends.base import GenerationParams
+from medgo.inference.base import GenerationParams
 from medgo.model.export import export_gguf
 from medgo.serve.settings import ServeSettings
 
@@ -43,7 +43,7 @@ def test_q8_0_export_is_smaller(tiny_model, tmp_path, gguf_f16) -> None:
 
 
 def test_missing_llama_cpp_is_a_clear_error(monkeypatch, gguf_f16) -> None:
-    from medgo.serve.engines.llamacpp import LlamaCppEngine
+    from medgo.inference.llamacpp import LlamaCppEngine
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
     with pytest.raises(MedgoError, match="pip install llama-cpp-python"):
@@ -54,8 +54,8 @@ def test_llama_cpp_matches_transformers_greedy(gguf_f16, tiny_model) -> None:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed (pip install llama-cpp-python)")
     import asyncio
 
-    from medgo.serve.engines.hf_batching import HFBatchingEngine
-    from medgo.serve.engines.llamacpp import LlamaCppEngine
+    from medgo.inference.hf_batching import HFBatchingEngine
+    from medgo.inference.llamacpp import LlamaCppEngine
 
     lc = LlamaCppEngine.from_path(gguf_f16, threads=1)
     hf = HFBatchingEngine.from_path(tiny_model)
@@ -81,7 +81,7 @@ def test_q4_k_m_export_served_by_llama_cpp_over_openai_api(tiny_model, tmp_path,
     pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed (pip install llama-cpp-python)")
     import openai
 
-    from medgo.serve.engines.llamacpp import LlamaCppEngine
+    from medgo.inference.llamacpp import LlamaCppEngine
 
     q4 = export_gguf(tiny_model, tmp_path, "q4_k_m")
     assert q4.name.endswith("-q4_k_m.gguf") and (tmp_path / "Modelfile").read_text().startswith(
@@ -102,7 +102,7 @@ def test_q4_k_m_export_served_by_llama_cpp_over_openai_api(tiny_model, tmp_path,
 
 
 def test_vllm_command_uses_the_models_chat_template(tiny_model) -> None:
-    from medgo.serve.engines.vllm import vllm_command
+    from medgo.serve.vllm_launch import vllm_command
 
     cmd = vllm_command(tiny_model, ServeSettings(port=9000, api_keys=["k"]), name="medgo")
     assert cmd[:3] == ["vllm", "serve", str(tiny_model)]

@@ -6,28 +6,15 @@ import sys
 from pathlib import Path
 
 from medgo.errors import MedgoError
-from medgo.eval.backends.base import GenerationParams
+from medgo.inference.base import GenerationParams
 from medgo.log import console
-from medgo.run_dir import RunDir
-
-
-def resolve_model_dir(path: Path) -> Path:
-    """A run folder → its newest trained model; a model folder → itself."""
-    if (path / "config.json").is_file():
-        return path
-    latest = RunDir(path).latest_model()
-    if latest is None:
-        raise MedgoError(
-            f"{path} holds no trained model (no pretrain/sft/preference stage is complete)",
-            hint="run `medgo run CONFIG` first, or pass a model folder",
-        )
-    return latest[1]
 
 
 def chat_loop(run_dir: Path, *, once: bool, system: str | None, max_new_tokens: int, temperature: float) -> None:
-    from medgo.eval.backends.hf import HFEngine
+    from medgo.inference.hf import HFEngine
+    from medgo.inference.registry import resolve_model
 
-    model_dir = resolve_model_dir(run_dir)
+    model_dir = resolve_model(run_dir).model_dir
     engine = HFEngine.from_path(model_dir, batch_size=1)
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=0)
     history: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []

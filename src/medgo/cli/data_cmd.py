@@ -238,16 +238,16 @@ def sample_answers_cmd(
     """Sample N answers per prompt from a model, to rank into preference pairs."""
     import time
 
-    from medgo.cli.chat import resolve_model_dir
     from medgo.data.jsonl import read_jsonl, write_jsonl
-    from medgo.eval.backends.base import GenerationParams
-    from medgo.eval.backends.hf import HFEngine
     from medgo.eval.sampling import sample_answers
+    from medgo.inference.base import GenerationParams
+    from medgo.inference.hf import HFEngine
+    from medgo.inference.registry import resolve_model
 
     def go() -> dict[str, Any]:
         t0 = time.time()
         rows = list(read_jsonl(file))
-        engine = HFEngine.from_path(resolve_model_dir(model))
+        engine = HFEngine.from_path(resolve_model(model).model_dir)
         params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         k = write_jsonl(out, sample_answers(engine, rows, n, params))
         return {"step": "sample-answers", "rows_in": len(rows), "rows_out": k, "wall_s": time.time() - t0}

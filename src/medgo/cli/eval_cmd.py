@@ -50,7 +50,7 @@ def run(
 ) -> None:
     """Run a suite on a model: predictions, scores.json and scores.md under --out."""
     from medgo.eval.suites.cblue_run import data_dir_from
-    from medgo.eval.suites.engines import load_engine
+    from medgo.inference.registry import load_engine
 
     _suite(suite, RUN_SUITES)
     ddir = data_dir_from(data_dir)
@@ -124,7 +124,7 @@ def submit(
 ) -> None:
     """Test-split predictions written as the files the CBLUE leaderboard takes."""
     from medgo.eval.suites.cblue_run import data_dir_from, parse_tasks, submit_cblue
-    from medgo.eval.suites.engines import load_engine
+    from medgo.inference.registry import load_engine
 
     if _suite(suite) != "cblue":
         raise ConfigError("submit supports --suite cblue only")

@@ -70,9 +70,9 @@ def register(app: typer.Typer) -> None:
         from medgo.serve.settings import ServeSettings
 
         if target.suffix != ".gguf" and engine != "llamacpp":
-            from medgo.cli.chat import resolve_model_dir
+            from medgo.inference.registry import resolve_model
 
-            target = resolve_model_dir(target)
+            target = resolve_model(target).model_dir
         settings = ServeSettings(
             host=host,
             port=port,
@@ -107,13 +107,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Export the run's final model for deployment (merged folder, GGUF for llama.cpp / Ollama)."""
-        from medgo.cli.chat import resolve_model_dir
         from medgo.errors import MedgoError
+        from medgo.inference.registry import resolve_model
         from medgo.model.export import export_gguf, merge_model
 
         if not (gguf or merge):
             raise MedgoError("nothing to export", hint="pass --gguf and/or --merge")
-        model_dir = resolve_model_dir(run_dir)
+        model_dir = resolve_model(run_dir).model_dir
         out = out or run_dir / "export"
         if merge:
             print(merge_model(model_dir, out / "merged"))

@@ -110,9 +110,9 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> None:
         sub = getattr(cfg.eval, name)
         if sub is not None and sub.data_dir:
             sub.data_dir = _expand(sub.data_dir, base)
-    cont = (cfg.data.prepare or {}).get("contamination")
-    if isinstance(cont, dict) and isinstance(cont.get("eval"), list):
-        cont["eval"] = [_expand(str(p), base) for p in cont["eval"]]
+    if cfg.data.prepare is not None:
+        cont = cfg.data.prepare.contamination
+        cont.eval = [_expand(str(p), base) for p in cont.eval]
     # A local model folder given relatively; hub ids (org/name) that do not exist locally stay as they are.
     if cfg.model.base and not Path(cfg.model.base).is_absolute():
         candidate = base / cfg.model.base
@@ -136,11 +136,6 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, str(path))) from None
     _resolve_paths(cfg, path.parent.resolve())
-    if cfg.data.prepare is not None:
-        # The data room owns these options; validate now so a typo fails before any stage runs.
-        from medgo.data.prepare import prepare_config_for_run
-
-        prepare_config_for_run(cfg, Path("."), source=str(path))
     return cfg
 
 

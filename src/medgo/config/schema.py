@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from medgo.config.data_prep import DataPrepOptions
 
 
 class Section(BaseModel):
@@ -24,7 +26,7 @@ class DataConfig(Section):
         0.1, ge=0, lt=0.5, description="share of preference pairs held out for the eval stage's preference accuracy"
     )
     min_chars: int = Field(1, ge=1, description="documents shorter than this are rejected")
-    prepare: dict[str, Any] | None = Field(
+    prepare: DataPrepOptions | None = Field(
         None,
         description="clean → filter → dedup → de-identify → contamination check of data.corpus before training; "
         "keys as in `medgo data prepare` (filters, dedup, deid, contamination, mix), validated on load",

@@ -13,26 +13,15 @@ import sqlite3
 import tempfile
 import unicodedata
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import xxhash
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
-from pydantic import BaseModel, ConfigDict, Field
+
+from medgo.config.data_prep import DedupConfig
 
 _STRIP = re.compile(r"[\s\W_]+", re.U)  # whitespace and punctuation do not make a document new
-
-
-class DedupConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exact: bool = True
-    near: bool = True
-    threshold: float = Field(0.8, gt=0, lt=1, description="estimated Jaccard above which documents are near-duplicates")
-    num_perm: int = Field(128, ge=16, le=1024)
-    ngram: int = Field(5, ge=1, le=32, description="character shingle length")
-    backend: Literal["memory", "disk"] = "memory"
-    seed: int = 1
 
 
 def dedup_key(text: str) -> str:

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from medgo.config.data_prep import FilterConfig
 
 Filter = Callable[[str], str | None]
 
@@ -17,19 +17,6 @@ _BOILER = re.compile(
     r"关注(?:我们|公众号|微信)|免责声明|cookie|登录|注册|上一篇|下一篇|返回(?:首页|顶部)|广告|客服热线|ICP备",
     re.I,
 )
-
-
-class FilterConfig(BaseModel):
-    """Thresholds of the quality filters (0 disables a ratio filter)."""
-
-    model_config = ConfigDict(extra="forbid")
-    min_chars: int = Field(10, ge=0, description="shorter documents are rejected")
-    max_chars: int = Field(200_000, ge=1, description="longer documents are rejected (e.g. a 10 MB line)")
-    min_cjk_ratio: float = Field(0.3, ge=0, le=1, description="share of CJK among non-space characters")
-    max_dup_line_ratio: float = Field(0.3, ge=0, le=1, description="share of characters in repeated lines")
-    max_top_ngram_ratio: float = Field(0.2, ge=0, le=1, description="coverage of the most frequent char n-gram")
-    ngram: int = Field(4, ge=2, le=20)
-    max_boilerplate_line_ratio: float = Field(0.4, ge=0, le=1, description="share of lines with boilerplate cues")
 
 
 def length_filter(cfg: FilterConfig) -> Filter:

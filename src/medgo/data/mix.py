@@ -10,25 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from medgo.config.data_prep import MixSource
 from medgo.data.manifest import JsonlWriter, RejectWriter, StepStats, write_manifest
 from medgo.data.readers import iter_records
 from medgo.errors import ConfigError
-
-
-class MixSource(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str
-    weight: float | None = Field(None, gt=0, description="share of the mixed output (normalised over sources)")
-    tokens: int | None = Field(None, gt=0, description="target tokens taken from this source")
-    name: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> MixSource:
-        if (self.weight is None) == (self.tokens is None):
-            raise ValueError(f"source {self.path}: give exactly one of weight or tokens")
-        return self
 
 
 def row_tokens(row: dict[str, Any]) -> int:

@@ -10,67 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from medgo.config.data_prep import PrepareConfig
 from medgo.data.contamination import check_contamination
-from medgo.data.dedup import DedupConfig
 from medgo.data.deid import DeidConfig
-from medgo.data.filters import FilterConfig
 from medgo.data.mix import MixSource, mix
-from medgo.data.readers import TxtMode
 from medgo.data.steps import clean_files, dedup_files, deid_file
 from medgo.errors import ConfigError
 
 
-class DeidStep(DeidConfig):
-    enabled: bool = True
-
-
-class ContaminationStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    eval: list[str] = Field(default_factory=list, description="evaluation files to protect (CBLUE dev/test, exams)")
-    n: int = Field(13, ge=5)
-    drop: bool = True
-
-
-class MixStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    sources: list[MixSource] = Field(default_factory=list, description="extra sources; the prepared corpus is 'corpus'")
-    corpus_weight: float | None = Field(None, gt=0)
-    corpus_tokens: int | None = Field(None, gt=0)
-    total_tokens: int | None = Field(None, gt=0)
-
-
-class PrepareConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    sources: list[str] = Field(..., min_length=1, description="input files (txt/jsonl/json/csv/tsv/parquet)")
-    out_dir: str = "data_prep"
-    field: str = "text"
-    txt_mode: TxtMode = "paragraph"
-    filters: FilterConfig = Field(default_factory=FilterConfig)
-    dedup: DedupConfig = Field(default_factory=DedupConfig)
-    deid: DeidStep = Field(default_factory=DeidStep)
-    contamination: ContaminationStep = Field(default_factory=ContaminationStep)
-    mix: MixStep | None = None
-    seed: int = 0
-
-
-def prepare_config_for_run(run_cfg: Any, out_dir: Path, source: str = "config") -> PrepareConfig:
-    """The `data.prepare` block of a run config as a PrepareConfig over `data.corpus`, writing under `out_dir`.
-    Contamination is checked against the run's labelled eval set unless the block names eval files."""
-    raw = dict(run_cfg.data.prepare or {})
-    for key in ("sources", "out_dir"):
-        if key in raw:
-            raise ConfigError(f"{source}: data.prepare.{key}: set by the run (data.corpus and the data stage folder)")
-    raw["sources"] = list(run_cfg.data.corpus)
-    raw["out_dir"] = str(out_dir)
-    raw.setdefault("seed", run_cfg.seed)
-    try:
-        cfg = PrepareConfig.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"invalid config {source}:\n  - data.prepare.{loc}: {err['msg']}") from None
+def prepare_config_for_run(run_cfg: Any, out_dir: Path) -> PrepareConfig:
+    """The run config's `data.prepare` block (validated when the config was loaded) as a PrepareConfig over
+    `data.corpus`, writing under `out_dir`. Contamination is checked against the run's labelled eval set
+    unless the block names eval files."""
+    opts = run_cfg.data.prepare.model_dump()
+    opts["seed"] = run_cfg.seed if opts["seed"] is None else opts["seed"]
+    cfg = PrepareConfig.model_validate({**opts, "sources": list(run_cfg.data.corpus), "out_dir": str(out_dir)})
     if not cfg.contamination.eval and run_cfg.data.eval_cls:
         cfg.contamination.eval = [run_cfg.data.eval_cls]
     return cfg
@@ -125,7 +81,7 @@ def run_prepare(cfg: PrepareConfig) -> dict[str, Any]:
         m = cfg.mix
         corpus = MixSource(path=str(current), name="corpus", weight=m.corpus_weight or (None if m.corpus_tokens else 1.0),
                            tokens=m.corpus_tokens)
-        steps["mix"] = mix([corpus, *m.sources], out / "05-mix" / "mix.jsonl", total_tokens=m.total_tokens, seed=cfg.seed)
+        steps["mix"] = mix([corpus, *m.sources], out / "05-mix" / "mix.jsonl", total_tokens=m.total_tokens, seed=cfg.seed or 0)
         current = out / "05-mix" / "mix.jsonl"
     summary = {
         "output": str(current),

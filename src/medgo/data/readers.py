@@ -14,13 +14,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from medgo.config.data_prep import TxtMode
 from medgo.data.manifest import RejectWriter, StepStats
 from medgo.errors import DataError
 
 FORMATS = ("txt", "jsonl", "json", "csv", "tsv", "parquet")
-TxtMode = Literal["line", "paragraph", "file"]
 _SAMPLE = 1 << 16
 # A paragraph is cut into pieces beyond this many characters, so one huge "paragraph" cannot hold RAM.
 MAX_PARAGRAPH_CHARS = 1 << 20

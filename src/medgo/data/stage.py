@@ -99,11 +99,13 @@ def contamination_summary(cfg: RunConfig, out: Path) -> dict[str, Any]:
     preference are checked here, after the data stage wrote them (report only: build them decontaminated)."""
     from medgo.data.contamination import check_contamination
 
-    cont = (cfg.data.prepare or {}).get("contamination") or {}
-    evals = [p for p in cont.get("eval") or [] if Path(p).is_file()]
+    if cfg.data.prepare is None:
+        return {}
+    cont = cfg.data.prepare.contamination
+    evals = [p for p in cont.eval if Path(p).is_file()]
     if not evals:
         return {}
-    n = int(cont.get("n", 13))
+    n = cont.n
     res: dict[str, Any] = {}
     corpus_m = out / "prepare" / "04-contamination" / "contamination.manifest.json"
     if corpus_m.is_file():

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from medgo.config.schema import ClassificationEvalConfig
-from medgo.eval.backends.base import Engine, GenerationParams
+from medgo.inference.base import Engine, GenerationParams
 from medgo.model.tokenizer import IM_END
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from medgo.data.jsonl import write_jsonl
-from medgo.eval.backends.base import Engine, GenerationParams
 from medgo.eval.tasks import get_task
 from medgo.eval.tasks.base import Example, Task, Template
+from medgo.inference.base import Engine, GenerationParams
 
 END_OF_TURN = "<|im_end|>"  # chatml end of turn: a ranked label must be the complete answer
 

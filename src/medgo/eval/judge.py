@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from medgo.eval.backends.base import Engine, GenerationParams
+from medgo.inference.base import Engine, GenerationParams
 
 DIMENSIONS = ("accuracy", "completeness", "safety", "helpfulness")
 
@@ -214,7 +214,7 @@ def summarise_pairwise(outcomes: Sequence[str | None], n_boot: int = 2000, seed:
 
 def make_judge(url: str, model: str | None = None, api_key: str | None = None, timeout_s: float = 120.0,
                max_retries: int = 5, concurrency: int = 8, attempts: int = 3) -> Judge:
-    from medgo.eval.backends.openai_api import OpenAIEngine
+    from medgo.inference.openai_api import OpenAIEngine
 
     eng = OpenAIEngine(url, model=model, api_key=api_key, concurrency=concurrency, max_retries=max_retries,
                        timeout_s=timeout_s)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from medgo.eval.backends.base import Engine, GenerationParams
+from medgo.inference.base import Engine, GenerationParams
 
 
 def sample_answers(

@@ -11,8 +11,8 @@ import torch
 from medgo.config.schema import CblueEvalConfig, ClinicalQAEvalConfig, ExamsEvalConfig, RunConfig
 from medgo.data.jsonl import read_jsonl, write_jsonl
 from medgo.data.stage import OUT_FILES
-from medgo.eval.backends.hf import HFEngine
 from medgo.eval.classification import evaluate_classification
+from medgo.inference.hf import HFEngine
 from medgo.log import console
 from medgo.model.factory import initial_model, load_model
 from medgo.model.tokenizer import load_tokenizer

@@ -11,8 +11,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from medgo.inference.streams import ServingEngine
 from medgo.serve import routes_clinical, routes_openai
-from medgo.serve.engines.base import ServingEngine
 from medgo.serve.errors import install_error_handlers
 from medgo.serve.security import BodyLimit
 from medgo.serve.settings import ServeSettings
@@ -28,9 +28,9 @@ def create_app(
     if engine is None:
         if model_dir is None:
             raise ValueError("create_app needs model_dir or engine")
-        from medgo.serve.engines import load_engine
+        from medgo.inference.registry import load_serving_engine
 
-        engine = load_engine(
+        engine = load_serving_engine(
             "hf",
             model_dir,
             max_batch=settings.max_batch_size,

@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Depends, Request
 
-from medgo.eval.backends.base import GenerationParams
+from medgo.inference.base import GenerationParams
 from medgo.serve.clinical import (
     AssessMeta,
     AssessRequest,

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from medgo.eval.backends.base import GenerationParams
-from medgo.serve.engines.base import Finished, RequestStream
+from medgo.inference.base import GenerationParams
+from medgo.inference.streams import Finished, RequestStream
 from medgo.serve.errors import APIError
 from medgo.serve.protocol import ChatCompletionRequest, CompletionRequest, _SamplingRequest, new_id, now
 from medgo.serve.state import Caller, ServerState, authorize, state_of

@@ -38,15 +38,15 @@ def run_server(
     kind = engine if engine != "auto" else ("llamacpp" if target.suffix == ".gguf" else "hf")
     name = settings.model_name or (target.stem if target.suffix == ".gguf" else target.name)
     if kind == "vllm":
-        from medgo.serve.engines.vllm import launch_vllm
+        from medgo.serve.vllm_launch import launch_vllm
 
         raise SystemExit(launch_vllm(target, settings, name=name))
     import uvicorn
 
+    from medgo.inference.registry import load_serving_engine
     from medgo.serve.app import create_app
-    from medgo.serve.engines import load_engine
 
-    eng = load_engine(
+    eng = load_serving_engine(
         kind,
         target,
         dtype=dtype,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from medgo.eval.backends.base import GenerationParams, Prompt
+from medgo.inference.base import GenerationParams, Prompt
+from medgo.inference.streams import QueueFull, RequestStream, ServingEngine
 from medgo.serve.audit import AuditLog
-from medgo.serve.engines.base import QueueFull, RequestStream, ServingEngine
 from medgo.serve.errors import APIError
 from medgo.serve.metrics import Metrics
 from medgo.serve.security import KeyRing, RateLimiter

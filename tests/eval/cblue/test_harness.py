@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from medgo.cli.main import app
 from medgo.config.schema import ModelConfig, TinyModelConfig
-from medgo.eval.backends.base import Engine, GenerationParams
-from medgo.eval.backends.hf import HFEngine
 from medgo.eval.harness import EvalSpec, run_eval
 from medgo.eval.suites.cblue_run import cblue_to_sft, submit_cblue
+from medgo.inference.base import Engine, GenerationParams
+from medgo.inference.hf import HFEngine
 from medgo.model.factory import build_tiny_qwen2
 from medgo.model.tokenizer import train_bpe_tokenizer
 
@@ -100,7 +100,7 @@ class _Flaky(BaseHTTPRequestHandler):
 
 
 def test_openai_engine_retries_429() -> None:
-    from medgo.eval.backends.openai_api import OpenAIEngine
+    from medgo.inference.openai_api import OpenAIEngine
 
     srv = HTTPServer(("127.0.0.1", 0), _Flaky)
     th = threading.Thread(target=srv.serve_forever, daemon=True)

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from medgo.cli.main import app
-from medgo.eval.backends.base import Completion, GenerationParams
 from medgo.eval.suites.exams import MCQ, ExamSpec, load_exam, loglik_choice, prompt, run_exams
+from medgo.inference.base import Completion, GenerationParams
 
 
 class Scripted:

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from medgo.data.jsonl import write_jsonl
-from medgo.eval.backends.base import Engine, GenerationParams
 from medgo.eval.harness import EvalSpec, build_prompt, pick_shots, run_eval
 from medgo.eval.suites.cblue import write_submission
 from medgo.eval.tasks import get_task, task_names
 from medgo.eval.tasks.base import _bucket
+from medgo.inference.base import Engine, GenerationParams
 
 
 def data_dir_from(arg: str | Path | None) -> Path | None:

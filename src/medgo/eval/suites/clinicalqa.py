@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from medgo.data.jsonl import write_jsonl
-from medgo.eval.backends.base import Engine, GenerationParams
 from medgo.eval.clinicalqa import Case, build_prompt, case_text
 from medgo.eval.clinicalqa.convert import load_set
 from medgo.eval.judge import DIMENSIONS, Judge, summarise_pairwise
+from medgo.inference.base import Engine, GenerationParams
 
 SCORERS = ("reference", "judge", "pairwise")
 NEGATIONS = ("不", "勿", "禁", "避免", "切忌", "无需", "别")  # a must-not-say phrase right after these is no hit

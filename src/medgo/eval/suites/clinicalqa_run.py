@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medgo.eval.backends.base import Engine
 from medgo.eval.clinicalqa.convert import set_names
 from medgo.eval.judge import DIMENSIONS, Judge
 from medgo.eval.suites.clinicalqa import ClinicalQASpec, markdown, pairwise_markdown, run_clinicalqa
+from medgo.inference.base import Engine
 
 
 def clinicalqa_sets(tasks: str | None, data_dir: Path | None) -> list[str]:

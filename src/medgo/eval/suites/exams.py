@@ -17,9 +17,9 @@ from typing import Any
 
 from medgo.data.jsonl import write_jsonl
 from medgo.errors import DataError
-from medgo.eval.backends.base import Engine, GenerationParams
 from medgo.eval.clinicalqa import EXAM_SAMPLES
 from medgo.eval.suites.exams_extract import extract_letters
+from medgo.inference.base import Engine, GenerationParams
 
 CMMLU_MEDICAL = ("anatomy", "clinical_knowledge", "college_medical_statistics", "college_medicine", "genetics",
                  "nutrition", "professional_medicine", "traditional_chinese_medicine", "virology")

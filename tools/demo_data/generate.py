@@ -1,8 +1,8 @@
 """Deterministic generator of medgo's own synthetic demo data (stdlib only).
 
-Usage: python -m medgo.demo.generate --out data/demo --seed 0
+Usage: python tools/demo_data/generate.py --out data/demo --seed 0
 Same seed -> byte-identical files. All text is rendered from the hand-written knowledge base in
-`medgo.demo.knowledge`; nothing is copied from external data sets.
+`data/demo/knowledge.json`; nothing is copied from external data sets. A project tool: not in the wheel.
 """
 
 from __future__ import annotations
@@ -11,9 +11,63 @@ import argparse
 import json
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from medgo.demo.knowledge import DISEASES, DRUGS, EXAMS, SYMPTOM_NOTES, Disease
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "data" / "demo" / "knowledge.json"
+
+
+@dataclass(frozen=True)
+class Disease:
+    name: str
+    dept: str
+    definition: str
+    symptoms: tuple[str, ...]
+    causes: tuple[str, ...]
+    exams: tuple[str, ...]
+    drugs: tuple[tuple[str, str], ...]  # (drug, typical dose)
+    therapy: str  # non-drug / overall treatment principle
+    surgery: str  # whether surgery / procedures are needed
+    prognosis: str
+    red_flags: tuple[str, ...]
+    lifestyle: tuple[str, ...]
+    differential: tuple[str, ...]
+    signs: tuple[str, ...]  # physical-exam findings for case vignettes
+    patient: str  # typical patient for case vignettes, e.g. "58岁男性"
+    duration: str  # typical course, e.g. "3年"
+
+
+@dataclass(frozen=True)
+class Drug:
+    name: str
+    cls: str
+    indication: str
+    dose: str
+    side_effects: str
+    caution: str
+
+
+@dataclass(frozen=True)
+class Exam:
+    name: str
+    purpose: str
+    method: str
+    note: str
+
+
+def _tuples(x):
+    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+
+
+def load_knowledge(path: Path = KNOWLEDGE):
+    kb = json.loads(path.read_text(encoding="utf-8"))
+    diseases = tuple(Disease(**{k: _tuples(v) for k, v in d.items()}) for d in kb["diseases"])
+    drugs = {d["name"]: Drug(**d) for d in kb["drugs"]}
+    exams = {e["name"]: Exam(**e) for e in kb["exams"]}
+    return diseases, drugs, exams, kb["symptom_notes"]
+
+
+DISEASES, DRUGS, EXAMS, SYMPTOM_NOTES = load_knowledge()
 
 BY_NAME: dict[str, Disease] = {d.name: d for d in DISEASES}
 
@@ -478,15 +532,15 @@ def readme(counts: dict[str, int], sizes: dict[str, int], seed: int) -> str:
         "# medgo demo data",
         "",
         "Synthetic, self-written demo data of the medgo project. Every text is rendered by",
-        "`src/medgo/demo/generate.py` from a small hand-written Chinese medical knowledge base",
-        "(`src/medgo/demo/knowledge.py`, textbook-level facts, typical adult doses). Nothing is copied from any",
+        "`tools/demo_data/generate.py` from a small hand-written Chinese medical knowledge base",
+        "(`data/demo/knowledge.json`, textbook-level facts, typical adult doses). Nothing is copied from any",
         "external data set; it contains no personal names, ID numbers or phone numbers. It is meant for demos",
         "and tests only, not for medical use.",
         "",
         "Regenerate (byte-identical for the same seed):",
         "",
         "```bash",
-        f"python -m medgo.demo.generate --out data/demo --seed {seed}",
+        f"python tools/demo_data/generate.py --out data/demo --seed {seed}",
         "```",
         "",
         "| file | rows | bytes | schema |",

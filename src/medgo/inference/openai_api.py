@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from medgo.errors import ConfigError
-from medgo.eval.backends.base import Completion, GenerationParams, Prompt
+from medgo.inference.base import Completion, GenerationParams, Prompt
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
-from medgo.eval.backends.base import Completion, GenerationParams, Prompt
+from medgo.inference.base import Completion, GenerationParams, Prompt
 from medgo.model.factory import load_model, set_generation_defaults
 from medgo.model.tokenizer import load_tokenizer, stop_token_ids
 

@@ -10,8 +10,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from medgo.eval.backends.base import GenerationParams
-from medgo.serve.engines.base import Finished, QueueFull, RequestStream
+from medgo.inference.base import GenerationParams
+from medgo.inference.streams import Finished, QueueFull, RequestStream
 
 log = logging.getLogger(__name__)
 BURST_WAIT_S = 0.002

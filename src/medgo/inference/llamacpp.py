@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from medgo.errors import MedgoError
-from medgo.eval.backends.base import Prompt
-from medgo.serve.engines.base import Finished, IncrementalDecoder
-from medgo.serve.engines.worker import QueueWorker, Slot
+from medgo.inference.base import Prompt
+from medgo.inference.streams import Finished, IncrementalDecoder
+from medgo.inference.worker import QueueWorker, Slot
 
 
 def _import_llama():

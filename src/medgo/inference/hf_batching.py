@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from medgo.eval.backends.base import GenerationParams, Prompt
-from medgo.eval.backends.hf import HFEngine
-from medgo.serve.engines.base import Finished, IncrementalDecoder, Outbox
-from medgo.serve.engines.worker import QueueWorker, Slot
+from medgo.inference.base import GenerationParams, Prompt
+from medgo.inference.hf import HFEngine
+from medgo.inference.streams import Finished, IncrementalDecoder, Outbox
+from medgo.inference.worker import QueueWorker, Slot
 
 
 class _Router(StoppingCriteria):

@@ -20,11 +20,11 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from medgo.eval.backends.base import GenerationParams
-from medgo.eval.backends.hf import HFEngine, shared_prefix_len
-from medgo.serve.engines.base import Finished, IncrementalDecoder, Outbox
-from medgo.serve.engines.hf_batching import HFBatchingEngine, route_token
-from medgo.serve.engines.worker import Slot
+from medgo.inference.base import GenerationParams
+from medgo.inference.hf import HFEngine, shared_prefix_len
+from medgo.inference.hf_batching import HFBatchingEngine, route_token
+from medgo.inference.streams import Finished, IncrementalDecoder, Outbox
+from medgo.inference.worker import Slot
 
 log = logging.getLogger(__name__)
 

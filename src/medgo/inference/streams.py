@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from medgo.eval.backends.base import GenerationParams, Prompt
+from medgo.inference.base import GenerationParams, Prompt
 
 
 class QueueFull(Exception):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from medgo.errors import ConfigError
-from medgo.eval.backends.base import Completion, GenerationParams, Prompt
+from medgo.inference.base import Completion, GenerationParams, Prompt
 
 
 def _import_vllm():

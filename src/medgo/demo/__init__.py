@@ -1,1 +1,0 @@
-"""Synthetic demo data generator for medgo (self-written knowledge base + templates)."""

@@ -1,1 +1,0 @@
-"""Model backends behind one Engine interface."""
