@@ -233,6 +233,16 @@ class EvalConfig(Section):
     perplexity_block_size: int = Field(256, ge=8)
     max_heldout_docs: int = Field(0, ge=0, description="0 = all held-out documents")
     batch_size: int = Field(8, ge=1)
+    backend: Literal["hf", "vllm", "openai"] = Field(
+        "hf", description="engine of the suites (classification, cblue, clinicalqa, exams): hf = in-process "
+        "transformers; vllm = offline vLLM on each stage's model folder; openai = the endpoint eval.base_url serving "
+        "each stage's model as eval.served_model. Perplexity and preference accuracy always use transformers (logits)")
+    base_url: str | None = Field(None, description="openai backend: the endpoint, e.g. http://127.0.0.1:8000/v1")
+    served_model: str = Field("{stage}", description="openai backend: model name per stage ({stage} is replaced)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="openai backend: environment variable holding the key")
+    regressions: Literal["off", "warn", "fail"] = Field(
+        "warn", description="a metric that is worse than the stage before, beyond its bootstrap 95% interval: "
+        "flag it in the report (warn) or also stop the run (fail)")
     classification: ClassificationEvalConfig | None = None
     cblue: CblueEvalConfig | None = None
     clinicalqa: ClinicalQAEvalConfig | None = None
