@@ -109,6 +109,7 @@ def _mount_optional() -> None:
         ("medgo.cli.index_cmd", "index"),
         ("medgo.cli.eval_cmd", "eval"),
         ("medgo.cli.serve_cmd", "serve"),
+        ("medgo.cli.model_cmd", "model"),
     ):
         try:
             mod = importlib.import_module(module)

@@ -18,6 +18,13 @@ from medgo.data.jsonl import Reject, read_jsonl, write_rejects
 from medgo.data.stage import OUT_FILES
 from medgo.errors import DataError
 from medgo.log import console
+from medgo.model.chat import (
+    ChatSpanError,
+    SpanFinder,
+    assistant_mask,
+    has_generation_markers,
+    labels_from_mask,
+)
 from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
@@ -177,18 +184,33 @@ def labelled_only_loss(
     return loss, correct, keep.sum()
 
 
+def encode_rows(tok: PreTrainedTokenizerBase, rows: list[dict], assistant_only: bool = True) -> list[dict]:
+    """Rows with `input_ids` and `labels` (assistant tokens only, or every token): the spans come from
+    medgo.model.chat, so a checkpoint's own template works with or without {% generation %} markers."""
+    finder = None if has_generation_markers(tok.chat_template) else SpanFinder.for_tokenizer(tok)
+    out = []
+    for r in rows:
+        if "input_ids" in r:
+            out.append(r)
+            continue
+        ids, mask = assistant_mask(tok, r["messages"], finder)
+        out.append({**r, "input_ids": ids, "labels": labels_from_mask(ids, mask) if assistant_only else list(ids)})
+    return out
+
+
 def build_trainer(
     cfg: RunConfig, model: PreTrainedModel, tok: PreTrainedTokenizerBase, rows: list[dict], out, callbacks=()
 ) -> SFTTrainer:
     s = cfg.sft
-    ds = Dataset.from_list([{"messages": r["messages"]} for r in rows])
+    rows = encode_rows(tok, rows, s.assistant_only_loss)
+    ds = Dataset.from_list([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
     args = make_args(
         TrlSFTConfig,
         s,
         out,
         cfg.seed,
         max_length=s.max_length,
-        assistant_only_loss=s.assistant_only_loss,
+        assistant_only_loss=False,  # the labels are built above (TRL's mask needs {% generation %} markers)
         packing=s.packing,
         # best-fit decreasing keeps each conversation whole; position ids restart per conversation, which
         # transformers turns into a block-diagonal mask (sdpa/eager) or varlen flash attention.
@@ -209,23 +231,29 @@ def build_trainer(
 
 
 def check_lengths(
-    rows: list[dict], tok: PreTrainedTokenizerBase, max_length: int, path: Path
+    rows: list[dict], tok: PreTrainedTokenizerBase, max_length: int, path: Path, assistant_only: bool = True
 ) -> tuple[list[dict], list[Reject], int]:
     """Rows whose first assistant token lies beyond `max_length` would train on nothing after truncation:
-    they are rejected with a reason rather than dropped silently. Returns (kept, rejects, truncated)."""
+    they are rejected with a reason rather than dropped silently, and so are rows whose assistant turns the
+    template does not render where its header says. Returns (kept rows with input_ids + labels, rejects,
+    truncated)."""
     kept, rejects, truncated = [], [], 0
+    finder = None if has_generation_markers(tok.chat_template) else SpanFinder.for_tokenizer(tok)
     for i, row in enumerate(rows, start=1):
-        enc = tok.apply_chat_template(
-            row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
-        )
-        mask = enc["assistant_masks"]
+        try:
+            ids, mask = assistant_mask(tok, row["messages"], finder)
+        except ChatSpanError as e:
+            rejects.append(Reject(str(path), i, f"chat template: {e}", json.dumps(row, ensure_ascii=False)))
+            continue
         if not any(mask[:max_length]):
             first = mask.index(1) if 1 in mask else len(mask)
-            rejects.append(Reject(str(path), i, f"too long: the first assistant token is at {first} >= "
-                                                 f"sft.max_length={max_length}", json.dumps(row, ensure_ascii=False)))
+            why = (f"too long: the first assistant token is at {first} >= sft.max_length={max_length}" if 1 in mask
+                   else "no assistant tokens in the rendered conversation")
+            rejects.append(Reject(str(path), i, why, json.dumps(row, ensure_ascii=False)))
             continue
         truncated += len(mask) > max_length
-        kept.append(row)
+        labels = labels_from_mask(ids, mask) if assistant_only else list(ids)
+        kept.append({**row, "input_ids": ids, "labels": labels})
     return kept, rejects, truncated
 
 
@@ -237,7 +265,7 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     rows = list(read_jsonl(path))
     require_rows(len(rows), "SFT", path)
     n_in = len(rows)
-    rows, rejects, truncated = check_lengths(rows, tok, cfg.sft.max_length, path)
+    rows, rejects, truncated = check_lengths(rows, tok, cfg.sft.max_length, path, cfg.sft.assistant_only_loss)
     write_rejects(ctx.out / "rejects.jsonl", rejects)
     if not rows:
         raise DataError(
