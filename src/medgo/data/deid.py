@@ -3,6 +3,11 @@ and a surname list, and replaces them with typed placeholders ([姓名], [身份
 (drugs, diseases, doses, lab values) is protected by anchoring every number pattern on digit boundaries and
 every name pattern on cues plus a clinical stop-list.
 
+Every name, ID, phone, record number and e-mail found once is replaced at every occurrence of the same
+string in the document (and, with a `DeidMemory`, in the rest of a conversation); names can be replaced by
+consistent pseudonyms ([患者A], [家属A], [医护B]) instead of [姓名]. Names are found from roles, kin words,
+titles, form labels, lists and signatures (`deid_names`) besides the cue patterns here.
+
 `deidentify(text)` is the entry point other rooms (serving logs) import."""
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +30,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_2,
     WEAK_NAME_CUES,
 )
+from medgo.data.deid_names import extend_lists, find_role_names, plausible_given
 
 PLACEHOLDERS = {
     "NAME": "[姓名]",
@@ -36,6 +42,10 @@ PLACEHOLDERS = {
     "DATE": "[日期]",
     "HOSPITAL": "[医院]",
 }
+# Pseudonym stems per role of a name (`DeidConfig(names="pseudonym")`).
+PSEUDONYM_STEMS = {"PATIENT": "患者", "RELATIVE": "家属", "CLINICIAN": "医护", "": "人员"}
+# Types whose strings are replaced wherever they recur in a document once found anywhere.
+CONSISTENT_TYPES = ("NAME", "ID", "PHONE", "RECORD", "EMAIL")
 # When two detectors claim overlapping text, the more specific one wins.
 _PRIORITY = {"EMAIL": 0, "ID": 1, "PHONE": 2, "RECORD": 3, "DATE": 4, "NAME": 5, "HOSPITAL": 6, "ADDRESS": 7}
 
@@ -46,6 +56,10 @@ class DeidConfig(BaseModel):
     hospitals: bool = Field(True, description="replace named hospitals with [医院]")
     secret: str = Field("medgo", description="salt of the per-document date shift")
     max_shift_days: int = Field(365, ge=1)
+    names: Literal["placeholder", "pseudonym"] = Field(
+        "placeholder", description="pseudonym: one consistent [患者A]/[家属A]/[医护A] per person instead of [姓名]"
+    )
+    consistent: bool = Field(True, description="replace every occurrence of a found name/ID/phone/record/e-mail")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class Span:
     start: int
     end: int
     type: str
+    role: str = field(default="", compare=False)
 
     def text(self, s: str) -> str:
         return s[self.start : self.end]
@@ -67,13 +82,20 @@ _ID18 = re.compile(_ND + r"([1-9]\d{5})((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[1
 _ID15 = re.compile(_ND + r"[1-9]\d{5}\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}" + _NA)
 _ID_CUE = re.compile(r"(?:身份证(?:号码|号)?|公民身份号码|证件号(?:码)?)[:：\s为是]*([0-9Xx*]{15,18})")
 _ID_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(?:\+?86[-\s]?)?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}" + _NA)
-_LANDLINE = re.compile(r"(?<![0-9A-Za-z.])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}-?)\s?[2-9]\d{6,7}(?:(?:-|转)\d{1,5})?" + _NA)
+_ID18_SPACED = re.compile(_ND + r"(\d{6})[ -](\d{8})[ -](\d{3}[\dXx])" + _NA)
+_MOBILE = re.compile(
+    r"(?<![0-9A-Za-z+])(?:\+?86[-\s]?|[(（]\+?86[)）]\s?)?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}" + _NA
+)
+_LANDLINE = re.compile(
+    r"(?<![0-9A-Za-z.])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}(?:-|\s)?)\s?(?:[2-9]\d{2,3}[-\s]\d{4}|[2-9]\d{6,7})"
+    r"(?:\s?(?:-|转|分机|ext\.?\s?)\s?\d{1,5})?" + _NA
+)
 _PHONE_CUE = re.compile(r"(?:电话|手机|联系方式|联系电话|手机号(?:码)?|座机|TEL|Tel|tel)[:：\s为是]*(\d[\d\s-]{5,14}\d)" + _NA)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _RECORD_CUE = re.compile(
-    r"(?:住院病历号|病历号|住院号|门诊号|病案号|床号|ID号|登记号|就诊号|就诊卡号|医保卡号|检查号|标本号|影像号|"
-    r"病理号|流水号|住院ID|患者ID)[:：\s为是]*([A-Za-z]{0,4}-?\d[0-9A-Za-z-]{0,24})" + _NA
+    r"(?:住院病历号|病历号|住院号|门诊号|急诊号|病案号|床号|ID号|登记号|就诊号|就诊卡号|医保卡号|社保卡号|卡号|检查号|"
+    r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|(?<![A-Za-z])ID)(?:号码|码|号)?"
+    r"[:：\s为是]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{0,24})" + _NA
 )
 _BED = re.compile(r"(?<![0-9A-Za-z.])(\d{1,3}|[A-Za-z]\d{1,3})(?=床(?![旁边上下头尾位单垫]))")
 
@@ -85,6 +107,7 @@ _DATE_PATTERNS = [
     ("ymd8", re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")),
     ("ym", re.compile(_Y + r"\s*年\s*(\d{1,2})\s*月(?!\s*\d)")),
     ("md", re.compile(r"(?<![\d.年])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")),
+    ("cn", re.compile(r"[〇零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,2}\s*月(?:\s*[一二三四五六七八九十]{1,3}\s*[日号])?")),
 ]
 _DATE_CUE8 = re.compile(r"(?:日期|时间|出生|生日)[:：\s]*$")
 
@@ -147,6 +170,9 @@ def _find_numbers(text: str) -> list[Span]:
     for m in _ID18.finditer(text):
         if id18_valid(m.group(0)):
             out.append(Span(m.start(), m.end(), "ID"))
+    for m in _ID18_SPACED.finditer(text):
+        if id18_valid("".join(m.groups())):
+            out.append(Span(m.start(), m.end(), "ID"))
     for m in _ID15.finditer(text):
         out.append(Span(m.start(), m.end(), "ID"))
     for m in _ID_CUE.finditer(text):  # after a cue even a mistyped or partly starred number is an ID
@@ -175,6 +201,8 @@ def _find_dates(text: str) -> list[tuple[Span, str, tuple[str, ...]]]:
                 continue
             if kind == "md" and not _valid_md(int(g[0]), int(g[1])):
                 continue
+            if kind == "cn":
+                g = ()
             out.append((Span(m.start(), m.end(), "DATE"), kind, g))
     return out
 
@@ -201,6 +229,8 @@ def _find_names(text: str) -> list[Span]:
         sl = 2 if text[s : s + 2] in SURNAMES_2 else 1
         cand = _trim_name(m.group(1), sl)
         # try the longer reading first; accept only if what follows looks like the end of a name
+        if cand.startswith("查") and sl == 1:
+            continue  # "患者查离子": the verb 查, not a surname
         for k in range(len(cand), sl, -1):
             nxt = text[s + k : s + k + 1]
             if (not nxt or nxt in _NAME_FOLLOW or text.startswith(NAME_TITLES, s + k)) and _name_ok(cand[:k]):
@@ -217,6 +247,8 @@ def _find_names(text: str) -> list[Span]:
             continue  # "检查前向医生", "结石时医生": the title belongs to a preposition or clause, not a name
         if len(cand) > 1 and not _name_ok(cand):
             continue
+        if len(cand) > 1 and not plausible_given(cand[1:]):
+            continue  # "燕两位医师" is not a name
         out.append(Span(m.start(1), m.end(1), "NAME"))
     for m in _SEX_AGE.finditer(text):
         if m.group(1) not in _NOT_PERSON and not m.group(1).startswith(("患者", "病人")) and _name_ok(m.group(1)):
@@ -225,7 +257,11 @@ def _find_names(text: str) -> list[Span]:
 
 
 def _find_places(text: str, hospitals: bool) -> list[Span]:
-    out = [Span(m.start(1), m.end(1), "ADDRESS") for m in _ADDR_CUE.finditer(text)]
+    out = []
+    for m in _ADDR_CUE.finditer(text):
+        v = re.split(r"\s{2,}|\u3000|&nbsp;", m.group(1))[0].rstrip()  # a column gap ends the address
+        if len(v) >= 2:
+            out.append(Span(m.start(1), m.start(1) + len(v), "ADDRESS"))
     for m in _ADDR.finditer(text):
         s, e = m.start(), m.end()
         while s < e and text[s] in _ADDR_START_STOP:
@@ -257,12 +293,115 @@ def _resolve(spans: list[Span]) -> list[Span]:
     return sorted(chosen, key=lambda x: x.start)
 
 
-def find_phi(text: str, cfg: DeidConfig | None = None) -> list[Span]:
+def _role_names(text: str) -> list[Span]:
+    found = find_role_names(text)
+    return [Span(a, b, "NAME", role) for a, b, role in found]
+
+
+def _same_string(text: str, value: str) -> list[tuple[int, int]]:
+    """Every occurrence of `value`; digit and letter strings only where they are not part of a longer one."""
+    out = []
+    alnum = value[:1].isascii() and value[:1].isalnum()
+    i = text.find(value)
+    while i >= 0:
+        j = i + len(value)
+        if not alnum or not (
+            (i > 0 and text[i - 1].isascii() and text[i - 1].isalnum())
+            or (j < len(text) and text[j].isascii() and text[j].isalnum())
+        ):
+            out.append((i, j))
+        i = text.find(value, i + 1)
+    return out
+
+
+def _consistent_strings(text: str, spans: list[Span]) -> dict[str, tuple[str, str]]:
+    """value -> (type, role) for the found strings that are replaced at every occurrence. A name's role is
+    its most frequent non-empty role (patient before relative before clinician on ties)."""
+    votes: dict[str, dict[str, int]] = {}
+    types: dict[str, str] = {}
+    for sp in spans:
+        if sp.type not in CONSISTENT_TYPES:
+            continue
+        v = sp.text(text)
+        if len(v) < (2 if sp.type == "NAME" else 4):
+            continue
+        types.setdefault(v, sp.type)
+        if sp.role:
+            votes.setdefault(v, {})
+            votes[v][sp.role] = votes[v].get(sp.role, 0) + 1
+    order = {"PATIENT": 0, "RELATIVE": 1, "CLINICIAN": 2}
+    out = {}
+    for v, t in types.items():
+        vs = votes.get(v, {})
+        role = min(vs, key=lambda r: (-vs[r], order.get(r, 9))) if vs else ""
+        out[v] = (t, role)
+    return out
+
+
+def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[str, str]] | None = None) -> list[Span]:
+    """PHI spans of `text`, non-overlapping, in order. `known` (value -> (type, role)) adds strings found
+    earlier in the same conversation (see `DeidMemory`)."""
     cfg = cfg or DeidConfig()
-    spans = _find_numbers(text) + _find_names(text) + _find_places(text, cfg.hospitals)
+    role_names = _role_names(text)
+    spans = _find_numbers(text) + _find_names(text) + role_names + _find_places(text, cfg.hospitals)
     if cfg.dates != "keep":
         spans += [d[0] for d in _find_dates(text)]
-    return _resolve(spans)
+    spans = _resolve(spans)
+    names = [(sp.start, sp.end, sp.role) for sp in spans if sp.type == "NAME"]
+    more = [Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]]
+    if more:
+        spans = _resolve(spans + more)
+    # roles for names found by the cue patterns without one
+    roles = {(sp.start, sp.end): sp.role for sp in role_names + more if sp.role}
+    spans = [Span(sp.start, sp.end, sp.type, roles.get((sp.start, sp.end), sp.role)) if sp.type == "NAME" else sp
+             for sp in spans]
+    if not cfg.consistent and not known:
+        return spans
+    values = _consistent_strings(text, spans) if cfg.consistent else {}
+    for v, tr in (known or {}).items():
+        values.setdefault(v, tr)
+    for _ in range(3):  # names listed beside a repeated name are found once the repeat is
+        extra = [Span(a, b, t, role) for v, (t, role) in values.items() for a, b in _same_string(text, v)]
+        if not extra:
+            return spans
+        spans = _resolve(spans + extra)
+        names = [(sp.start, sp.end, sp.role) for sp in spans if sp.type == "NAME"]
+        more = [Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]]
+        if not more:
+            return spans
+        spans = _resolve(spans + more)
+        values = {**_consistent_strings(text, more), **values}
+    return spans
+
+
+class DeidMemory:
+    """What a conversation (or any group of texts) has revealed so far: strings already found as PHI are
+    replaced in later texts too, and pseudonyms stay the same person throughout."""
+
+    def __init__(self, max_values: int = 512) -> None:
+        self.values: dict[str, tuple[str, str]] = {}
+        self.pseudonyms: dict[str, str] = {}
+        self.max_values = max_values
+
+    def learn(self, text: str, spans: list[Span]) -> None:
+        for v, tr in _consistent_strings(text, spans).items():
+            self.values.pop(v, None)
+            self.values[v] = tr
+        while len(self.values) > self.max_values:
+            self.values.pop(next(iter(self.values)))
+
+    def pseudonym(self, value: str, role: str) -> str:
+        if value not in self.pseudonyms:
+            stem = PSEUDONYM_STEMS.get(role, PSEUDONYM_STEMS[""])
+            n = sum(1 for p in self.pseudonyms.values() if p.startswith(f"[{stem}"))
+            letters = ""
+            while True:
+                letters = chr(ord("A") + n % 26) + letters
+                n = n // 26 - 1
+                if n < 0:
+                    break
+            self.pseudonyms[value] = f"[{stem}{letters}]"
+        return self.pseudonyms[value]
 
 
 def _shift_days(cfg: DeidConfig, doc_key: str) -> int:
@@ -297,19 +436,28 @@ def _shift_date(s: str, days: int) -> str | None:
     return None
 
 
-def deidentify(text: str, cfg: DeidConfig | None = None, *, doc_key: str | None = None) -> str:
-    """Replace PHI in `text` with typed placeholders. With `dates="shift"` dates move by one offset per
-    document (`doc_key`, default the text itself) so intervals between them stay true."""
+def deidentify(
+    text: str, cfg: DeidConfig | None = None, *, doc_key: str | None = None, memory: DeidMemory | None = None
+) -> str:
+    """Replace PHI in `text` with typed placeholders (or, with `names="pseudonym"`, names with consistent
+    pseudonyms). With `dates="shift"` dates move by one offset per document (`doc_key`, default the text
+    itself) so intervals between them stay true. `memory` carries found strings and pseudonyms from earlier
+    texts of the same conversation into this one."""
     cfg = cfg or DeidConfig()
-    spans = find_phi(text, cfg)
+    spans = find_phi(text, cfg, known=memory.values if memory is not None else None)
     days = _shift_days(cfg, doc_key if doc_key is not None else text) if cfg.dates == "shift" else 0
+    mem = memory if memory is not None else (DeidMemory() if cfg.names == "pseudonym" else None)
     parts, pos = [], 0
     for sp in spans:
         parts.append(text[pos : sp.start])
         rep = None
         if sp.type == "DATE" and cfg.dates == "shift":
             rep = _shift_date(sp.text(text), days)
+        elif sp.type == "NAME" and cfg.names == "pseudonym" and mem is not None:
+            rep = mem.pseudonym(sp.text(text), sp.role)
         parts.append(rep or PLACEHOLDERS[sp.type])
         pos = sp.end
     parts.append(text[pos:])
+    if memory is not None:
+        memory.learn(text, spans)
     return "".join(parts)
