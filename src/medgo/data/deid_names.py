@@ -33,7 +33,7 @@ _TRAIL_BAD = set("陪表要询带独随亦也均既未诉说称告知请拒看�
 _GIVEN_BAD = set(
     "我你他她其院科室病症痛炎癌瘤术药片针剂次天年日周时分秒岁前后中内外上下左右床号处型性度级期区县市省"
     "路街村镇楼栋层号码电话机血尿便痰液压糖脂肝肾肺心胃肠脑骨皮肤眼耳鼻喉舌口腔腹胸背腰腿足手头颈部"
-    "查检诊治疗疾患医护士师员者人及并或且某两位名个"
+    "查检诊治疗疾患医护士师员者人及并或且某两位名个咳喘闷热吐泻晕肿胀痒疼报拒"
 )
 _FUNCTION_SURNAMES = set("向和与给找请问跟被让由叫是为于时后前告知诉对把将在从当经以及并或如常应需可要才再即则且又也都就还更最很至到按凭据随同替靠")
 
@@ -95,16 +95,22 @@ def _given_ok(given: str) -> bool:
     return bool(given) and given[0] not in NAME_STOP and not any(c in _GIVEN_BAD for c in given)
 
 
-def _ends_ok(text: str, j: int) -> bool:
+# Verbs and symptoms that start right after a name ("魏东查看", "王芳咳嗽"); for a three-character reading
+# any character that is not a name character ends it ("蒋文涛查房", "卞金凤咳嗽").
+_VERB_NEXT = set("查报咳喘闷热吐泻晕肿胀痒疼拒诊治看说问")
+
+
+def _ends_ok(text: str, j: int, long: bool = False) -> bool:
     nxt = text[j : j + 1]
-    return not nxt or not _is_han(nxt) or nxt in NAME_FOLLOW or text.startswith(_FOLLOW_WORDS, j)
+    return (not nxt or not _is_han(nxt) or nxt in NAME_FOLLOW or nxt in (_GIVEN_BAD if long else _VERB_NEXT)
+            or text.startswith(_FOLLOW_WORDS, j))
 
 
 def read_name(text: str, i: int, rare: bool = True) -> int:
     """Length of a name starting at `i` (surname + one or two given characters) that ends where a name can
     end; 0 if none. The longer reading wins when both end well."""
     sl = surname_len(text, i, rare)
-    if not sl or (text[i] == "查" and sl == 1):  # "患者查离子": 查 is the verb here
+    if not sl or (text[i] in "查左右" and sl == 1):  # "患者查离子", "患者左髋部": not surnames here
         return 0
     for g in (2, 1):
         cand = text[i : i + sl + g]
@@ -115,7 +121,7 @@ def read_name(text: str, i: int, rare: bool = True) -> int:
             continue
         if not_a_name(cand) or text.startswith(tuple(NOT_NAMES), i):
             continue
-        if _ends_ok(text, i + sl + g):
+        if _ends_ok(text, i + sl + g, long=g == 2):
             return sl + g
     return 0
 
@@ -177,6 +183,7 @@ def _titled_names(text: str) -> list[tuple[int, int, str]]:
 
 
 _KIN_AFTER = re.compile("(?:的|之)?(?:" + _alt(tuple(w for w in KIN_WORDS if not w.startswith(("之", "其")))) + ")")
+_LINE_NEXT = {"今日", "今天", "昨日", "昨天", "昨晚", "目前", "自诉", "现在", "入院", "出院", "术后", "病情", "神志"}
 _LINE_START = re.compile(r"^[ \t\u3000]*", re.M)
 
 
@@ -203,7 +210,7 @@ def _line_start_names(text: str) -> list[tuple[int, int, str]]:
         if not n:
             continue
         nxt = text[i + n : i + n + 2]
-        if (nxt[:1] == "于" and nxt[1:2].isdigit()) or nxt[:1] in ("因", "诉"):
+        if (nxt[:1] == "于" and nxt[1:2].isdigit()) or nxt[:1] in ("因", "诉") or nxt in _LINE_NEXT:
             out.append((i, i + n, PATIENT))
     return out
 
