@@ -45,4 +45,5 @@ def test_ie_both_empty_is_zero_and_overall(tmp_path) -> None:
     # STS: sample 2 missing -> "" -> 是的: gold 是的,不是 pred 是的,是的 -> weighted f1 = .5*(2/3) + .5*0
     assert r["tasks"]["CHIP-STS"]["score"] == pytest.approx(1 / 3)
     assert r["missing"] == 1
-    assert r["overall"] == pytest.approx(100 * (1 / 3 + 1.0) / 2, abs=1e-5)
+    assert r["subset_average"] == pytest.approx(100 * (1 / 3 + 1.0) / 2, abs=1e-5)
+    assert r["overall"] == pytest.approx(100 * (1 / 3 + 1.0) / 18, abs=1e-5)  # official: all 18 tasks

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 CDEE_KEYS = ["主体词", "发生状态", "描述词", "解剖部位"]
@@ -76,6 +77,105 @@ def _mrg(text: str) -> dict[str, str]:
     return out
 
 
+CAUSAL_HEADERS = (("因果关系三元组如下", "因果关系"), ("条件关系三元组", "条件关系"), ("上下位关系", "上下位关系"))
+CAUSAL_NONE = "给定的文本没有指定关系的三元组"
+TEXT2DT_LEAD = "根据给定的指南文本抽取的诊疗决策树"
+TEXT2DT_EMPTY = [{"role": "D", "logical_rel": "null", "triples": []}]
+
+
+def _causal_line(line: str, rel: str | None) -> dict | None:
+    """One triple line; None where the line does not fit (the official script would stop on it)."""
+    if "头实体：" not in line or "；尾实体：" not in line:
+        return None
+    head = line.split("头实体：")[1].split("；尾实体：")[0]
+    if rel != "条件关系":
+        return {"predicate": rel, "subject": head, "object": line.split("；尾实体：")[1]}
+    if "；尾三元组：" not in line:
+        return None
+    tail = line.split("；尾三元组：")[1]
+    if "头实体：" not in tail or "；尾实体：" not in tail or "；关系：" not in tail:
+        return None
+    rel1 = tail.split("；关系：")[1].split("；关系：")[0]
+    if rel1 != "因果关系":
+        return None
+    inner = {"predicate": rel1, "subject": tail.split("头实体：")[1].split("；尾实体：")[0],
+             "object": tail.split("；尾实体：")[1].split("；关系：")[0]}
+    return {"predicate": rel, "subject": head, "object": inner}
+
+
+def _causal(text: str) -> list[dict]:
+    """CMedCausal: a header line per relation type, then one "头实体：A；尾实体：B" line per triple; a
+    condition's tail is itself a causal triple ("头实体：A；尾三元组：头实体：B；尾实体：C；关系：因果关系")."""
+    out: list[dict] = []
+    rel: str | None = None
+    for raw in text.split("\n"):
+        line = raw.strip()
+        header = next((r for key, r in CAUSAL_HEADERS if key in line), None)
+        if header is not None:
+            rel = header
+            continue
+        if CAUSAL_NONE in line:
+            break
+        if line and (triple := _causal_line(line, rel)) is not None:
+            out.append(triple)
+    return out
+
+
+def _triples(text: str) -> list:
+    try:
+        val = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return []
+    if not isinstance(val, list):
+        return []
+    try:
+        return [t for t in val if len(t) == 3]
+    except TypeError:  # an element without a length: the official script drops the node's triples
+        return []
+
+
+def _text2dt(text: str) -> list[dict]:
+    """Text2DT: one line per node in pre-order, "节点i：role=C；logical_rel=and；triples=[(h, r, t), ...]";
+    no readable node -> a single empty decision node (as the official post-processing)."""
+    nodes = []
+    for line in text.split("\n"):
+        if TEXT2DT_LEAD in line or not line or "：role=" not in line:
+            continue
+        role = line.split("：role=")[1].split("；logical_rel=")[0]
+        rel = line.split("；logical_rel=")[1].split("；triples=")[0] if "；logical_rel=" in line else "null"
+        triples = _triples(line.split("；triples=")[1]) if "；triples=" in line else []
+        nodes.append({"role": role, "logical_rel": rel, "triples": triples})
+    return nodes or [dict(n) for n in TEXT2DT_EMPTY]
+
+
+def render_text2dt(tree: list[dict]) -> str:
+    """A tree (nodes in pre-order: role, logical_rel, triples) as the answer text `_text2dt` reads."""
+    lines = [f"{TEXT2DT_LEAD}如下："]
+    for i, node in enumerate(tree, 1):
+        trip = [tuple(t) for t in node.get("triples", [])]
+        lines.append(f"节点{i}：role={node.get('role', 'D')}；logical_rel={node.get('logical_rel', 'null')}；triples={trip!r}")
+    return "\n".join(lines)
+
+
+def render_causal(triples: list[dict]) -> str:
+    """Triples {predicate, subject, object} (a condition's object is a causal triple) as the answer text."""
+    if not triples:
+        return CAUSAL_NONE + "。"
+    lines = []
+    for key, rel in (("因果关系三元组如下：", "因果关系"), ("条件关系三元组如下：", "条件关系"), ("上下位关系三元组如下：", "上下位关系")):
+        mine = [t for t in triples if t["predicate"] == rel]
+        if not mine:
+            continue
+        lines.append(f"具有{key}")
+        for t in mine:
+            o = t["object"]
+            if isinstance(o, dict):
+                lines.append(f"头实体：{t['subject']}；尾三元组：头实体：{o['subject']}；尾实体：{o['object']}；关系：{o['predicate']}")
+            else:
+                lines.append(f"头实体：{t['subject']}；尾实体：{o}")
+    return "\n".join(lines)
+
+
 def structure(task: str, text: str, choices: list[str] | None) -> Any:
     text, choices = text or "", list(choices or [])
     if task in ("CMeEE-V2", "CMeEE", "IMCS-V2-NER"):
@@ -90,6 +190,10 @@ def structure(task: str, text: str, choices: list[str] | None) -> Any:
         return _attrs(text, choices, ATTR_DEFAULT[task])
     if task == "IMCS-V2-MRG":
         return _mrg(text)
+    if task == "CMedCausal":
+        return _causal(text)
+    if task == "Text2DT":
+        return _text2dt(text)
     ans = text.strip()
     if task == "CHIP-STS":
         ans = {"相同": "是的", "不同": "不是"}.get(ans, ans)
