@@ -132,7 +132,7 @@ def msgs(*turns: str) -> list[dict[str, str]]:
 
 
 def build_sft(c: Path, data_root: Path, out: Path, qa_sft: list[tuple[str, str]], caps: dict[str, Any]) -> dict:
-    from medgo.eval.suites.cblue_run import cblue_to_sft
+    from medgo.eval.cblue_sft import cblue_to_sft
 
     sizes: dict[str, Any] = {}
     stats = {}

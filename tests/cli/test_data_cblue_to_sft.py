@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from medgo.cli.main import app
-from medgo.eval.suites.cblue_run import cblue_to_sft
+from medgo.eval.cblue_sft import cblue_to_sft
 
 QUERIES = ["头痛怎么办", "高血压吃什么药", "感冒发烧挂什么科", "糖尿病能吃西瓜吗", "胃炎是什么原因引起的",
            "咳嗽吃什么好", "失眠怎么治疗", "胸痛要注意什么"]

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from medgo.config.schema import ModelConfig, TinyModelConfig
-from medgo.eval.classification import accuracy_and_macro_f1, parse_label
+from medgo.eval.classification import accuracy_and_macro_f1
+from medgo.eval.tasks.parsers import parse_label
 from medgo.inference.base import Engine, GenerationParams
 from medgo.inference.hf import HFEngine
 from medgo.model.factory import build_tiny_qwen2
@@ -66,7 +67,7 @@ def test_stream_concatenates_to_generate(engine: HFEngine) -> None:
 
 
 def test_parse_label_prefers_first_and_longest() -> None:
-    labels = ["病情诊断", "治疗方案", "病情"]
+    labels = {lab: lab for lab in ["病情诊断", "治疗方案", "病情"]}  # the classification check's label set
     assert parse_label("答案：治疗方案。不是病情诊断", labels) == "治疗方案"
     assert parse_label("病情诊断", labels) == "病情诊断"
     assert parse_label("不知道", labels) is None
@@ -81,9 +82,11 @@ def test_accuracy_and_macro_f1() -> None:
 
 def test_cblue_in_eval_stage_scores_every_task(engine: HFEngine, tmp_path) -> None:
     from medgo.config.schema import CblueEvalConfig
-    from medgo.eval.stage import run_cblue
+    from medgo.eval.suite import StageInputs
+    from medgo.eval.suites import get_suite
 
-    table = run_cblue(engine, CblueEvalConfig(tasks=["KUAKE-QIC", "CMeEE-V2"], limit=3), tmp_path)
+    table = get_suite("cblue").for_stage(engine, CblueEvalConfig(tasks=["KUAKE-QIC", "CMeEE-V2"], limit=3),
+                                         StageInputs(model="sft", out=tmp_path))
     assert set(table) == {"KUAKE-QIC", "CMeEE-V2"}
     qic = table["KUAKE-QIC"]
     assert qic["n"] == 3 and 0 <= qic["generate"] <= 1 and 0 <= qic["loglik"] <= 1
@@ -93,11 +96,14 @@ def test_cblue_in_eval_stage_scores_every_task(engine: HFEngine, tmp_path) -> No
 
 def test_clinicalqa_and_exams_in_eval_stage(engine: HFEngine, tmp_path) -> None:
     from medgo.config.schema import ClinicalQAEvalConfig, ExamsEvalConfig
-    from medgo.eval.stage import run_clinicalqa_scores, run_exam_scores
+    from medgo.eval.suite import StageInputs
+    from medgo.eval.suites import get_suite
 
-    cq = run_clinicalqa_scores(engine, ClinicalQAEvalConfig(limit=3, max_new_tokens=8), tmp_path / "cq")
+    cq = get_suite("clinicalqa").for_stage(engine, ClinicalQAEvalConfig(limit=3, max_new_tokens=8),
+                                           StageInputs(model="sft", out=tmp_path / "cq"))
     assert cq["n"] == 3 and all(v is None or 0 <= v <= 1 for k, v in cq.items() if k != "n")
-    ex = run_exam_scores(engine, ExamsEvalConfig(tasks=["cmmlu-medical"], limit=4), tmp_path / "ex")
+    ex = get_suite("exams").for_stage(engine, ExamsEvalConfig(tasks=["cmmlu-medical"], limit=4),
+                                      StageInputs(model="sft", out=tmp_path / "ex"))
     assert ex["cmmlu-medical"]["n"] == 4 and 0 <= ex["cmmlu-medical"]["loglik"] <= 1
 
 

@@ -31,7 +31,7 @@ def test_subsets_are_read_back_by_the_task(tmp_path: Path) -> None:
 
 
 def test_task_without_train_keeps_its_train_share_out_of_the_subset(tmp_path: Path) -> None:
-    from medgo.eval.suites.cblue_run import cblue_to_sft
+    from medgo.eval.cblue_sft import cblue_to_sft
     from medgo.eval.tasks.base import _bucket
 
     root = tmp_path / "data" / "CMeEE-V2"
@@ -48,7 +48,8 @@ def test_task_without_train_keeps_its_train_share_out_of_the_subset(tmp_path: Pa
 
 def test_eval_stage_cblue_per_task_methods_and_subsets(model_dir: Path, tmp_path: Path) -> None:
     from medgo.config.schema import CblueEvalConfig
-    from medgo.eval.stage import run_cblue
+    from medgo.eval.suite import StageInputs
+    from medgo.eval.suites import get_suite
     from medgo.inference.hf import HFEngine
 
     root = tmp_path / "data" / "KUAKE-QIC"
@@ -62,7 +63,8 @@ def test_eval_stage_cblue_per_task_methods_and_subsets(model_dir: Path, tmp_path
     with_sts.mkdir()
     sts = [{"id": "1", "text1": "头痛", "text2": "头疼", "label": "1", "category": "x"}]
     (with_sts / "CHIP-STS_dev.json").write_text(json.dumps(sts, ensure_ascii=False), encoding="utf-8")
-    table = run_cblue(HFEngine.from_path(model_dir), c, tmp_path / "out")
+    table = get_suite("cblue").for_stage(HFEngine.from_path(model_dir), c,
+                                         StageInputs(model="sft", out=tmp_path / "out", data_dir=tmp_path / "data"))
     assert table["KUAKE-QIC"]["n"] == 5 and table["KUAKE-QIC"]["loglik"] is not None
     assert table["KUAKE-QIC"]["generate"] is None
     assert table["CHIP-STS"]["loglik"] is None and table["CHIP-STS"]["generate"] is not None

@@ -143,7 +143,8 @@ def cblue_to_sft_cmd(
     """CBLUE training records -> SFT conversations with the evaluation prompts (dev-overlapping rows dropped)."""
     import time
 
-    from medgo.eval.suites.cblue_run import cblue_to_sft, data_dir_from, parse_tasks
+    from medgo.eval.cblue_sft import cblue_to_sft
+    from medgo.eval.suites.cblue_run import data_dir_from, parse_tasks
 
     def go() -> dict[str, Any]:
         t0 = time.time()

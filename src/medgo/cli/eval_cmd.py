@@ -12,7 +12,6 @@ from medgo.errors import ConfigError
 
 app = typer.Typer(help="Evaluate: CBLUE / PromptCBLUE (official metrics), ClinicalQA, medical exams.",
                   no_args_is_help=True)
-RUN_SUITES = ("cblue", "promptcblue", "clinicalqa", "exams")
 
 
 def _suite(s: str, allowed: tuple[str, ...] = ("cblue", "promptcblue")) -> str:
@@ -25,7 +24,7 @@ def _suite(s: str, allowed: tuple[str, ...] = ("cblue", "promptcblue")) -> str:
 def run(
     model: str = typer.Option(None, "--model", help="run folder, model folder, or served model name (openai)"),
     out: Path = typer.Option(..., "--out", help="output folder"),
-    suite: str = typer.Option("cblue", "--suite"),
+    suite: str = typer.Option("cblue", "--suite", help="cblue | promptcblue | clinicalqa | exams"),
     tasks: str = typer.Option("all", "--tasks", help="comma-separated task names, or all"),
     split: str = typer.Option(None, "--split", help="default: dev (cblue), test (exams)"),
     limit: int = typer.Option(None, "--limit", help="first N examples per task (exams: a seeded sample of N)"),
@@ -45,47 +44,30 @@ def run(
     scorers: str = typer.Option("reference,judge,pairwise", "--scorers",
                                 help="clinicalqa: reference,judge,pairwise (judge ones need --judge-url)"),
     shots: int = typer.Option(0, "--shots", help="exams: few-shot examples per question"),
-    max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="clinicalqa 512, exams 32 by default"),
+    max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="default: each CBLUE task's own budget; clinicalqa 512, exams 32"),
     label: str = typer.Option(None, "--label", help="clinicalqa: a note printed above the tables"),
 ) -> None:
     """Run a suite on a model: predictions, scores.json and scores.md under --out."""
+    from medgo.eval.suite import EvalOptions
+    from medgo.eval.suites import get_suite
     from medgo.eval.suites.cblue_run import data_dir_from
     from medgo.inference.registry import load_engine
 
-    _suite(suite, RUN_SUITES)
+    the_suite = get_suite(suite)
     ddir = data_dir_from(data_dir)
     engine = load_engine(backend, model, base_url=base_url, batch_size=batch_size)
+    opts = EvalOptions(tasks=tasks, split=split, limit=limit, data_dir=ddir, template=template, convention=convention,
+                       methods=[m.strip() for m in methods.split(",")] if methods else None, shots=shots,
+                       max_new_tokens=max_new_tokens, scorers=[x.strip() for x in scorers.split(",") if x.strip()])
     if suite == "clinicalqa":
         from medgo.eval.judge import make_judge
-        from medgo.eval.suites.clinicalqa_run import clinicalqa_sets, run_clinicalqa_cli
 
-        base = (load_engine(backend, baseline, base_url=baseline_url or base_url, batch_size=batch_size)
-                if baseline else None)
-        judge = make_judge(judge_url, judge_model, judge_api_key, judge_timeout) if judge_url else None
-        md = run_clinicalqa_cli(engine, out, sets=clinicalqa_sets(tasks, ddir), data_dir=ddir, limit=limit,
-                                scorers=[x.strip() for x in scorers.split(",") if x.strip()], baseline=base,
-                                judge=judge, max_new_tokens=max_new_tokens or 512,
-                                labels={"model": str(model), **({"baseline": baseline} if baseline else {}),
-                                        **({"judge": judge_model or judge_url} if judge_url else {}),
-                                        **({"note": label} if label else {})})
-        print(md, end="")
-        return
-    if suite == "exams":
-        from medgo.eval.suites.exams import ExamSpec, markdown, run_exams
-        from medgo.eval.suites.exams_run import exam_tasks
-
-        espec = ExamSpec(tasks=exam_tasks(tasks, ddir), data_dir=ddir, split=split or "test", limit=limit,
-                         shots=shots, methods=[m.strip() for m in (methods or "loglik,generate").split(",")],
-                         max_new_tokens=max_new_tokens or 32)
-        print(markdown(run_exams(engine, espec, out)), end="")
-        return
-    from medgo.eval.harness import EvalSpec, markdown_table
-    from medgo.eval.suites.cblue_run import parse_tasks, run_cblue
-
-    spec = EvalSpec(tasks=parse_tasks(tasks, suite), split=split or "dev", data_dir=ddir, limit=limit,
-                    template=template, convention="promptcblue" if suite == "promptcblue" else convention,
-                    methods=[m.strip() for m in (methods or "generate").split(",")])
-    print(markdown_table(run_cblue(engine, spec, out)), end="")
+        opts.baseline = (load_engine(backend, baseline, base_url=baseline_url or base_url, batch_size=batch_size)
+                         if baseline else None)
+        opts.judge = make_judge(judge_url, judge_model, judge_api_key, judge_timeout) if judge_url else None
+        opts.labels = {"model": str(model), **({"baseline": baseline} if baseline else {}),
+                       **({"judge": judge_model or judge_url} if judge_url else {}), **({"note": label} if label else {})}
+    print(the_suite.markdown(the_suite.run(engine, the_suite.spec(opts), out)), end="")
 
 
 @app.command()

@@ -177,21 +177,17 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     counts["corpus"] = {**cstats.__dict__, "train": len(train), "heldout": len(heldout)}
     counts["corpus_chars"] = {"train": sum(len(r["text"]) for r in train), "heldout": sum(len(r["text"]) for r in heldout)}
 
-    sft, sstats = _read_all(d.sft, validate_sft, rejects, "sft")
-    sft_eval = [r for r in sft if d.sft_eval_fraction and _split_key(cfg.seed, str(r["id"])) < d.sft_eval_fraction]
-    eval_ids = {id(r) for r in sft_eval}
-    sft_train = [r for r in sft if id(r) not in eval_ids]
-    write_jsonl(ctx.out / OUT_FILES["sft_train"], sft_train)
-    write_jsonl(ctx.out / OUT_FILES["sft_eval"], sft_eval)
-    counts["sft"] = {**sstats.__dict__, "train": len(sft_train), "eval": len(sft_eval)}
-
-    pref, pstats = _read_all(d.preference, validate_preference, rejects, "preference")
-    pref_eval = [r for r in pref if d.preference_eval_fraction and _split_key(cfg.seed, str(r["id"])) < d.preference_eval_fraction]
-    held = {id(r) for r in pref_eval}
-    pref = [r for r in pref if id(r) not in held]
-    write_jsonl(ctx.out / OUT_FILES["preference"], pref)
-    write_jsonl(ctx.out / OUT_FILES["preference_eval"], pref_eval)
-    counts["preference"] = {**pstats.__dict__, "train": len(pref), "eval": len(pref_eval)}
+    for key, files, validate, fraction, (train_file, eval_file) in (
+        ("sft", d.sft, validate_sft, d.sft_eval_fraction, ("sft_train", "sft_eval")),
+        ("preference", d.preference, validate_preference, d.preference_eval_fraction, ("preference", "preference_eval")),
+    ):
+        rows, stats = _read_all(files, validate, rejects, key)
+        held = [r for r in rows if fraction and _split_key(cfg.seed, str(r["id"])) < fraction]
+        held_ids = {id(r) for r in held}
+        kept = [r for r in rows if id(r) not in held_ids]
+        write_jsonl(ctx.out / OUT_FILES[train_file], kept)
+        write_jsonl(ctx.out / OUT_FILES[eval_file], held)
+        counts[key] = {**stats.__dict__, "train": len(kept), "eval": len(held)}
 
     counts["contamination"] = contamination_summary(cfg, ctx.out)
 
@@ -214,6 +210,6 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     console.print(
         f"data: {total_in} rows in, {total_out} kept, {n_rejected} rejected"
         + (f" (see {ctx.out / 'rejects.jsonl'})" if rejects else "")
-        + f"; corpus {len(train)} train / {len(heldout)} held-out docs, {len(sft_train)} SFT, {len(pref)} pairs"
+        + f"; corpus {len(train)} train / {len(heldout)} held-out docs, {counts['sft']['train']} SFT, {counts['preference']['train']} pairs"
     )
     return StageResult(counts=counts, metrics={"rows_in": total_in, "rows_out": total_out, "rejected": n_rejected})

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from medgo.config.schema import ClassificationEvalConfig
+from medgo.data.jsonl import read_jsonl
+from medgo.errors import ConfigError
+from medgo.eval.suite import EvalOptions, StageInputs, write_outputs
+from medgo.eval.tasks.parsers import parse_label as parse_label_id
 from medgo.inference.base import Engine, GenerationParams
 from medgo.model.tokenizer import IM_END
 
 
 def build_prompt(template: str, text: str, labels: list[str]) -> list[dict[str, str]]:
     return [{"role": "user", "content": template.format(text=text, labels="，".join(labels))}]
-
-
-def parse_label(output: str, labels: list[str]) -> str | None:
-    """The label mentioned first in the output (longest wins on ties, so '病情诊断' beats '病情')."""
-    best: tuple[int, int, str] | None = None
-    for lab in labels:
-        j = output.find(lab)
-        if j != -1 and (best is None or (j, -len(lab)) < (best[0], best[1])):
-            best = (j, -len(lab), lab)
-    return best[2] if best else None
 
 
 def accuracy_and_macro_f1(golds: list[str], preds: list[str | None], labels: list[str]) -> dict[str, float]:
@@ -66,7 +61,7 @@ def evaluate_classification(
         metrics.update({f"loglik_{k}": v for k, v in m.items()})
     if "generate" in cfg.methods:
         outs = engine.generate(prompts, GenerationParams(max_new_tokens=16, temperature=0.0))
-        preds = [parse_label(o.text, labels) for o in outs]
+        preds = [parse_label_id(o.text, {lab: lab for lab in labels}) for o in outs]
         for po, o, p in zip(preds_out, outs, preds, strict=True):
             po["generated"], po["generate"] = o.text, p
         m = accuracy_and_macro_f1(golds, preds, labels)
@@ -74,3 +69,36 @@ def evaluate_classification(
         metrics["generate_parse_failures"] = sum(p is None for p in preds)
     metrics["majority_baseline"] = max(Counter(golds).values()) / len(golds) if golds else 0.0
     return metrics, preds_out
+
+
+class ClassificationSuite:
+    """The run's own labelled check (data.eval_cls); it runs inside the eval stage, not from `medgo eval run`."""
+
+    name = "classification"
+    merge_prefix = "cls_"
+
+    def spec(self, opts: EvalOptions) -> Any:
+        raise ConfigError("the classification check runs inside the eval stage, on the run's labelled set",
+                          hint="set eval.classification in the run config and run `medgo run`")
+
+    def run(self, engine: Engine, spec: tuple[list[dict[str, Any]], ClassificationEvalConfig],
+            out: Path | None = None) -> dict[str, Any]:
+        rows, cfg = spec
+        metrics, preds = evaluate_classification(engine, rows, cfg)
+        summary = {"suite": self.name, "engine": engine.name, "metrics": metrics}
+        if out is not None:
+            write_outputs(out, summary, self.markdown(summary), {"predictions.jsonl": preds})
+        return summary
+
+    def markdown(self, summary: dict[str, Any]) -> str:
+        m = summary["metrics"]
+        lines = [f"Classification check (engine {summary['engine']}, n={m['n']})", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.4f} |" for k, v in m.items() if isinstance(v, float)]
+        return "\n".join(lines) + "\n"
+
+    def for_stage(self, engine: Engine, section: ClassificationEvalConfig, inputs: StageInputs) -> dict[str, Any]:
+        path = inputs.run_data / "eval_cls.jsonl" if inputs.run_data else None
+        rows = list(read_jsonl(path)) if path and path.is_file() else []
+        if not rows:
+            return {}
+        return self.run(engine, (rows, section), inputs.out)["metrics"]

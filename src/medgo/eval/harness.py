@@ -4,14 +4,13 @@ scores.json and a Markdown table. The runner knows no task by name."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medgo.data.jsonl import write_jsonl
+from medgo.eval.suite import write_outputs
 from medgo.eval.tasks import get_task
 from medgo.eval.tasks.base import Example, Task, Template
 from medgo.inference.base import Engine, GenerationParams
@@ -29,6 +28,7 @@ class EvalSpec:
     convention: str = "cblue"
     methods: list[str] = field(default_factory=lambda: ["generate"])
     seed: int = 0
+    max_new_tokens: int | None = None  # None: each task's own budget
 
 
 def _jsonable(x: Any) -> Any:
@@ -75,7 +75,8 @@ def evaluate_task(engine: Engine, task: Task, spec: EvalSpec) -> tuple[dict[str,
                            "convention": spec.convention}
     if "generate" in spec.methods:
         t0 = time.perf_counter()
-        outs = engine.generate(prompts, GenerationParams(max_new_tokens=task.max_new_tokens, temperature=0.0))
+        budget = spec.max_new_tokens or task.max_new_tokens
+        outs = engine.generate(prompts, GenerationParams(max_new_tokens=budget, temperature=0.0))
         preds = [task.parse(o.text, ex) for o, ex in zip(outs, examples, strict=True)]
         for r, o, p in zip(rows, outs, preds, strict=True):
             r.update(raw=o.text, parsed=_jsonable(p))
@@ -98,18 +99,16 @@ def evaluate_task(engine: Engine, task: Task, spec: EvalSpec) -> tuple[dict[str,
 
 def run_eval(engine: Engine, spec: EvalSpec, out: Path | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    predictions: dict[str, list[dict[str, Any]]] = {}
     for name in spec.tasks:
         task = get_task(name)
         res, rows = evaluate_task(engine, task, spec)
         results[task.name] = res
-        if out is not None:
-            write_jsonl(out / "predictions" / f"{task.name}.jsonl", rows)
+        predictions[f"predictions/{task.name}.jsonl"] = rows
     summary = {"suite": "cblue", "split": spec.split, "convention": spec.convention, "engine": engine.name,
                "tasks": results}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "scores.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-        (out / "scores.md").write_text(markdown_table(summary), encoding="utf-8")
+        write_outputs(out, summary, markdown_table(summary), predictions)
     return summary
 
 

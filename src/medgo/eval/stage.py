@@ -1,4 +1,5 @@
-"""The `eval` stage: held-out perplexity and the classification check for every stage's model."""
+"""The `eval` stage: for every stage's model, held-out perplexity and preference accuracy (transformers), then
+the suites its config enables (classification check, CBLUE, ClinicalQA, exams) on eval.backend's engine."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Any
 
 import torch
 
-from medgo.config.schema import CblueEvalConfig, ClinicalQAEvalConfig, ExamsEvalConfig, RunConfig
-from medgo.data.jsonl import read_jsonl, write_jsonl
+from medgo.config.schema import ClinicalQAEvalConfig, RunConfig
+from medgo.data.jsonl import read_jsonl
 from medgo.data.stage import OUT_FILES
-from medgo.eval.classification import evaluate_classification
+from medgo.errors import ConfigError
+from medgo.eval.suite import StageInputs
+from medgo.eval.suites import STAGE_SUITES, get_suite
+from medgo.inference.base import Engine
 from medgo.inference.hf import HFEngine
 from medgo.log import console
 from medgo.model.factory import initial_model, load_model
@@ -56,17 +60,6 @@ def _data_dir(configured: str | None) -> Path | None:
     return Path(d) if d else None
 
 
-def run_clinicalqa_scores(engine: HFEngine, c: ClinicalQAEvalConfig, out: Path) -> dict[str, Any]:
-    """Reference-based ClinicalQA means (same code as `medgo eval run --suite clinicalqa`)."""
-    from medgo.eval.suites.clinicalqa import ClinicalQASpec, run_clinicalqa
-
-    spec = ClinicalQASpec(sets=c.sets, data_dir=_data_dir(c.data_dir), limit=c.limit or None,
-                          scorers=["reference"], max_new_tokens=c.max_new_tokens)
-    summary = run_clinicalqa(engine, spec, out)
-    overall = summary["overall"]["model"]
-    return {"n": summary["n"], **{k: overall.get(k) for k in summary["metrics"]}}
-
-
 def pairwise_pairs(c: ClinicalQAEvalConfig, evaluated: list[str]) -> list[tuple[str, str]]:
     """(model, baseline) pairs to judge: each evaluated stage against the one before it in pipeline order
     (`pairwise_vs_previous`), or the one configured pair when its model was evaluated."""
@@ -105,56 +98,22 @@ def run_clinicalqa_pairwise(cfg: RunConfig, tok, trained: dict, c: ClinicalQAEva
             "judge_malformed": summary["judge"]["malformed_replies"]}
 
 
-def run_exam_scores(engine: HFEngine, c: ExamsEvalConfig, out: Path) -> dict[str, Any]:
-    """Accuracy per exam and method (same code as `medgo eval run --suite exams`)."""
-    from medgo.eval.suites.exams import ExamSpec, run_exams
+def suite_engine(cfg: RunConfig, name: str, model_dir: Path | None, hf: HFEngine) -> Engine:
+    """The engine the suites run on (eval.backend); perplexity and preference accuracy always use `hf`."""
+    e = cfg.eval
+    if e.backend == "vllm" and model_dir is not None:
+        from medgo.inference.vllm_offline import VLLMEngine
 
-    spec = ExamSpec(tasks=c.tasks, data_dir=_data_dir(c.data_dir), limit=c.limit or None, methods=list(c.methods))
-    summary = run_exams(engine, spec, out)
-    table: dict[str, Any] = {}
-    for task, r in summary["tasks"].items():
-        table[task] = {"n": r.get("n"), "source": r.get("source"),
-                       **{m: (r.get(m) or {}).get("acc") for m in ("loglik", "loglik_norm", "generate")}}
-    return table
+        return VLLMEngine(model_dir)
+    if e.backend == "openai":
+        import os
 
+        from medgo.inference.openai_api import OpenAIEngine
 
-def run_cblue(engine: HFEngine, c: CblueEvalConfig, out: Path) -> dict[str, Any]:
-    """Scores per task and method (fractions in [0, 1]) from the CBLUE harness."""
-    import os
-
-    from medgo.eval.harness import EvalSpec, run_eval
-
-    data_dir = c.data_dir or os.environ.get("MEDGO_DATA")
-    root = Path(data_dir) if data_dir else None
-    sampled = {t: c.subset_sizes[t] for t in c.tasks if t in c.subset_sizes}
-    if sampled:  # fixed seeded subsets, scored in full
-        from medgo.eval.subsets import write_cblue_subsets
-
-        write_cblue_subsets(sampled, root, out / "subsets", c.subset_seed, c.split)
-    groups: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
-    for t in c.tasks:
-        groups.setdefault((t in sampled, tuple(c.task_methods.get(t, c.methods))), []).append(t)
-    tasks: dict[str, Any] = {}
-    for (is_sampled, methods), names in groups.items():
-        spec = EvalSpec(tasks=names, split=c.split, data_dir=out / "subsets" if is_sampled else root,
-                        limit=None if is_sampled else (c.limit or None), convention=c.convention, methods=list(methods))
-        tag = ("sampled-" if is_sampled else "") + "-".join(methods)
-        last = run_eval(engine, spec, out / tag if len(groups) > 1 else out)
-        tasks.update(last["tasks"])
-    summary = {"tasks": tasks}
-    if len(groups) > 1:  # one scores table for all groups (each group's predictions are in its own folder)
-        from medgo.eval.harness import markdown_table
-
-        (out / "scores.md").write_text(markdown_table({**last, "tasks": tasks}), encoding="utf-8")
-    table: dict[str, Any] = {}
-    for task, r in summary["tasks"].items():
-        table[task] = {
-            "n": r["n"], "source": r.get("source"), "metric": (r.get("generate") or r.get("loglik") or {}).get("metric"),
-            "generate": (r.get("generate") or {}).get("score"),
-            "parse_failures": (r.get("generate") or {}).get("parse_failures"),
-            "loglik": (r.get("loglik") or {}).get("score"),
-        }
-    return table
+        if not e.base_url:
+            raise ConfigError("eval.backend openai needs eval.base_url", hint="e.g. http://127.0.0.1:8000/v1")
+        return OpenAIEngine(e.base_url, model=e.served_model.format(stage=name), api_key=os.environ.get(e.api_key_env))
+    return hf  # hf, or vllm for a model with no folder (a from-scratch init)
 
 
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
@@ -165,20 +124,22 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     heldout = [r["text"] for r in read_jsonl(data / OUT_FILES["corpus_heldout"])]
     if e.max_heldout_docs:
         heldout = heldout[: e.max_heldout_docs]
-    cls_rows = list(read_jsonl(data / OUT_FILES["eval_cls"])) if (data / OUT_FILES["eval_cls"]).is_file() else []
     pref_path = data / OUT_FILES["preference_eval"]
     pref_rows = list(read_jsonl(pref_path)) if pref_path.is_file() else []
     tok = load_tokenizer(ctx.run.tokenizer_dir)
     trained = ctx.run.trained_models()
     results: dict[str, dict[str, Any]] = {}
     for name in e.models:
+        model_dir: Path | None = None
         if name == "init":
             if cfg.model.base is None:
                 model = initial_model(cfg.model, tok, cfg.seed)
             else:
                 model = load_model(cfg.model.base, cfg.model.dtype, cfg.model.attn_implementation)
+                model_dir = Path(cfg.model.base) if Path(cfg.model.base).is_dir() else None
         elif name in trained:
-            model = load_model(trained[name], cfg.model.dtype)
+            model_dir = trained[name]
+            model = load_model(model_dir, cfg.model.dtype)
         else:
             continue  # stage disabled
         engine = HFEngine(model, tok, batch_size=e.batch_size)
@@ -187,19 +148,22 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
             res.update(engine.perplexity(heldout, e.perplexity_block_size))
         if e.preference_accuracy and pref_rows:
             res.update(preference_accuracy(engine, pref_rows))
-        if e.classification and e.classification.enabled and cls_rows:
-            m, preds = evaluate_classification(engine, cls_rows, e.classification)
-            res.update({f"cls_{k}": v for k, v in m.items()})
-            write_jsonl(ctx.out / f"predictions.{name}.jsonl", preds)
-        if e.cblue and e.cblue.enabled and name in e.cblue.models:
-            res["cblue"] = run_cblue(engine, e.cblue, ctx.out / "cblue" / name)
-        if e.clinicalqa and e.clinicalqa.enabled and name in e.clinicalqa.models:
-            res["clinicalqa"] = run_clinicalqa_scores(engine, e.clinicalqa, ctx.out / "clinicalqa" / name)
-        if e.exams and e.exams.enabled and name in e.exams.models:
-            res["exams"] = run_exam_scores(engine, e.exams, ctx.out / "exams" / name)
+        suite_eng = suite_engine(cfg, name, model_dir, engine)
+        for sname in STAGE_SUITES:
+            section = getattr(e, sname)
+            if section is None or not section.enabled or name not in getattr(section, "models", [name]):
+                continue
+            suite = get_suite(sname)
+            inputs = StageInputs(model=name, out=ctx.out / sname / name, data_dir=_data_dir(getattr(section, "data_dir", None)),
+                                 run_data=data)
+            row = suite.for_stage(suite_eng, section, inputs)
+            if suite.merge_prefix is not None:
+                res.update({f"{suite.merge_prefix}{k}": v for k, v in row.items()})
+            else:
+                res[sname] = row
         results[name] = res
         console.print(f"eval {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in res.items() if isinstance(v, float)))
-        del engine, model
+        del engine, model, suite_eng
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     c = e.clinicalqa

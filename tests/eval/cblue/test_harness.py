@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from medgo.cli.main import app
 from medgo.config.schema import ModelConfig, TinyModelConfig
+from medgo.eval.cblue_sft import cblue_to_sft
 from medgo.eval.harness import EvalSpec, run_eval
-from medgo.eval.suites.cblue_run import cblue_to_sft, submit_cblue
+from medgo.eval.suites.cblue_run import submit_cblue
 from medgo.inference.base import Engine, GenerationParams
 from medgo.inference.hf import HFEngine
 from medgo.model.factory import build_tiny_qwen2

@@ -9,7 +9,7 @@ from medgo.eval.metrics import (
     bio_chunks,
     bio_micro_prf,
     macro_prf,
-    mrr_at_k,
+    mean_mrr_at_k,
     promptcblue_cls,
     set_micro_prf,
 )
@@ -61,8 +61,8 @@ def test_mrr_at_10() -> None:
     ranked = {"q1": ["d3", "d1"], "q2": [f"n{i}" for i in range(10)] + ["r"], "q4": ["r"]}
     rel = {"q1": {"d1"}, "q2": {"r"}, "q3": {"x"}}
     # q1: 1/2 ; q2: relevant at 11 -> 0 ; q3 missing -> 0 ; q4 has no gold -> ignored
-    assert mrr_at_k(ranked, rel)["mrr@10"] == pytest.approx(0.5 / 3)
-    assert mrr_at_k({}, {})["mrr@10"] == 0.0
+    assert mean_mrr_at_k(ranked, rel)["mrr@10"] == pytest.approx(0.5 / 3)
+    assert mean_mrr_at_k({}, {})["mrr@10"] == 0.0
 
 
 def test_bio_chunks_follow_conlleval() -> None:

@@ -9,7 +9,7 @@ import pytest
 from medgo.eval.suites.clinicalqa import (
     aggregate,
     bleu,
-    corpus_bleu,
+    corpus_sacrebleu,
     must_not_say_hits,
     reference_scores,
     rouge_l,
@@ -33,7 +33,7 @@ def test_bleu_zh() -> None:
     assert bleu("高血压病人", "高血压病") == pytest.approx(100 * (4 / 5 * 3 / 4 * 2 / 3 * 1 / 2) ** 0.25, abs=1e-3)
     # hypothesis shorter: all precisions 1, brevity penalty exp(1 - 5/4)
     assert bleu("高血压病", "高血压病人") == pytest.approx(100 * math.exp(1 - 5 / 4), abs=1e-3)
-    assert corpus_bleu(["高血压病", "糖尿病"], ["高血压病", "糖尿病"]) == pytest.approx(100.0)
+    assert corpus_sacrebleu(["高血压病", "糖尿病"], ["高血压病", "糖尿病"]) == pytest.approx(100.0)
 
 
 def test_rubric_coverage_weighted() -> None:

@@ -13,7 +13,6 @@ from medgo.errors import DataError
 HERE = Path(__file__).parent
 SCHEMA_PATH = HERE / "schema.json"
 SAMPLE_PATH = HERE / "samples" / "clinicalqa_sample.jsonl"
-EXAM_SAMPLES = HERE / "samples" / "exams"  # laid out like ../shared/data/corpora (project-written questions)
 CASE_FIELDS = {"chief_complaint": "主诉", "present_illness": "现病史", "past_history": "既往史",
                "physical_exam": "体格检查", "labs_imaging": "辅助检查"}
 QTYPES = ("diagnosis", "differential", "treatment", "examination", "medication", "prognosis", "education", "other")

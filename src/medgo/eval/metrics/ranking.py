@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 
-def mrr_at_k(
+def mean_mrr_at_k(
     ranked: Mapping[str, Sequence[str]], relevant: Mapping[str, set[str]], k: int = 10
 ) -> dict[str, float]:
     """Mean over gold queries; a query with no ranking, or no relevant passage in its first k, scores 0.

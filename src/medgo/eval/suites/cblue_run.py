@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from medgo.data.jsonl import write_jsonl
-from medgo.eval.harness import EvalSpec, build_prompt, pick_shots, run_eval
+from medgo.config.schema import CblueEvalConfig
+from medgo.eval.harness import EvalSpec, build_prompt, markdown_table, pick_shots, run_eval
+from medgo.eval.suite import EvalOptions, StageInputs
 from medgo.eval.suites.cblue import write_submission
 from medgo.eval.tasks import get_task, task_names
-from medgo.eval.tasks.base import _bucket
 from medgo.inference.base import Engine, GenerationParams
 
 
@@ -32,10 +32,6 @@ def parse_tasks(spec: str | None, suite: str = "cblue") -> list[str]:
     return [get_task(PREFIX + t if pcb and not is_promptcblue(t) else t).name for t in names]
 
 
-def run_cblue(engine: Engine, spec: EvalSpec, out: Path) -> dict[str, Any]:
-    return run_eval(engine, spec, out)
-
-
 def submit_cblue(engine: Engine, tasks: list[str], out: Path, data_dir: Path | None, template: str | None = None,
                  limit: int | None = None) -> list[Path]:
     """Test-split predictions as the files the leaderboard takes (one per task, named as its README says)."""
@@ -53,43 +49,50 @@ def submit_cblue(engine: Engine, tasks: list[str], out: Path, data_dir: Path | N
     return written
 
 
-def _key(ex: dict) -> str:
-    return "".join(str(ex.get(k, "")) for k in ("text", "query", "query1", "query2", "text1", "text2", "title")).strip()
+class CblueSuite:
+    """CBLUE tasks (native leaderboard metrics) or, as `promptcblue`, the PromptCBLUE-<task> instruction tasks."""
 
+    merge_prefix = None
 
-def cblue_to_sft(tasks: list[str], out: str | Path, data_dir: Path | None = None, template: str | None = None,
-                 split: str = "train", heldout: str = "dev", limit: int | None = None,
-                 seed: int = 0) -> dict[str, Any]:
-    """CBLUE training records -> SFT conversations {id, messages, source} with the evaluation templates.
-    A training record whose text also occurs in the held-out split is dropped and counted (no dev leak).
-    `limit`: at most this many records per task, a seeded sample (same records for the same seed)."""
-    import random
+    def __init__(self, name: str = "cblue") -> None:
+        self.name = name
 
-    rows: list[dict[str, Any]] = []
-    stats: dict[str, Any] = {}
-    for name in tasks:
-        task = get_task(name)
-        train, src = task.load(split, data_dir)
-        dev_rows = task.load(heldout, data_dir)[0]
-        if task.find(split, data_dir) is None:  # train is the dev file's hash share: the rest is held out
-            dev_rows = [ex for ex in dev_rows if _bucket(ex) != 0]
-        dev_keys = {_key(ex) for ex in dev_rows}
-        tmpl = task.template(template)
-        kept = leaked = 0
-        order = list(range(len(train)))
-        if limit and limit < len(train):
-            order = sorted(random.Random(f"{task.name}:{seed}").sample(order, limit))
-        for i in order:
-            ex = train[i]
-            if _key(ex) in dev_keys:
-                leaked += 1
-                continue
-            prompt = build_prompt(task, ex, tmpl, [])[0]["content"]
-            rows.append({"id": f"{task.name}-{i}", "messages": [
-                {"role": "user", "content": prompt},
-                {"role": "assistant", "content": task.answer(task.gold(ex), ex)},
-            ], "source": f"cblue/{task.name}"})
-            kept += 1
-        stats[task.name] = {"kept": kept, "dropped_dev_overlap": leaked, "available": len(train), "source": src}
-    write_jsonl(out, rows)
-    return {"rows": len(rows), "tasks": stats, "out": str(out)}
+    def spec(self, opts: EvalOptions) -> EvalSpec:
+        return EvalSpec(tasks=parse_tasks(opts.tasks, self.name), split=opts.split or "dev", data_dir=opts.data_dir,
+                        limit=opts.limit, template=opts.template,
+                        convention="promptcblue" if self.name == "promptcblue" else opts.convention,
+                        methods=opts.methods or ["generate"], max_new_tokens=opts.max_new_tokens)
+
+    def run(self, engine: Engine, spec: EvalSpec, out: Path | None = None) -> dict[str, Any]:
+        return run_eval(engine, spec, out)
+
+    def markdown(self, summary: dict[str, Any]) -> str:
+        return markdown_table(summary)
+
+    def for_stage(self, engine: Engine, c: CblueEvalConfig, inputs: StageInputs) -> dict[str, Any]:
+        """Scores per task and method (fractions in [0, 1]); seeded subsets where configured, and one group of
+        tasks per method list (each group's predictions in its own folder, one scores table for all)."""
+        out, root = inputs.out, inputs.data_dir
+        sampled = {t: c.subset_sizes[t] for t in c.tasks if t in c.subset_sizes}
+        if sampled:  # fixed seeded subsets, scored in full
+            from medgo.eval.subsets import write_cblue_subsets
+
+            write_cblue_subsets(sampled, root, out / "subsets", c.subset_seed, c.split)
+        groups: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
+        for t in c.tasks:
+            groups.setdefault((t in sampled, tuple(c.task_methods.get(t, c.methods))), []).append(t)
+        tasks: dict[str, Any] = {}
+        for (is_sampled, methods), names in groups.items():
+            spec = EvalSpec(tasks=names, split=c.split, data_dir=out / "subsets" if is_sampled else root,
+                            limit=None if is_sampled else (c.limit or None), convention=c.convention,
+                            methods=list(methods))
+            tag = ("sampled-" if is_sampled else "") + "-".join(methods)
+            last = run_eval(engine, spec, out / tag if len(groups) > 1 else out)
+            tasks.update(last["tasks"])
+        if len(groups) > 1:
+            (out / "scores.md").write_text(markdown_table({**last, "tasks": tasks}), encoding="utf-8")
+        return {task: {"n": r["n"], "source": r.get("source"),
+                       "metric": (r.get("generate") or r.get("loglik") or {}).get("metric"),
+                       "generate": (r.get("generate") or {}).get("score"),
+                       "parse_failures": (r.get("generate") or {}).get("parse_failures"),
+                       "loglik": (r.get("loglik") or {}).get("score")} for task, r in tasks.items()}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from medgo.errors import DataError
-from medgo.eval.metrics import accuracy, bio_micro_prf, macro_prf, mrr_at_k, set_micro_prf
+from medgo.eval.metrics import accuracy, bio_micro_prf, macro_prf, mean_mrr_at_k, set_micro_prf
 
 
 def _tsv(path: Path) -> list[list[str]]:
@@ -25,7 +25,7 @@ def score_kuake_ir(gold: Path, pred: Path) -> dict[str, Any]:
         if len(cols) >= 2:
             rel.setdefault(cols[0].strip(), set()).add(cols[1].strip())
     ranked = {c[0].strip(): [x.strip() for x in c[1].split(",")] for c in _tsv(pred) if len(c) >= 2}
-    m = mrr_at_k(ranked, rel, 10)
+    m = mean_mrr_at_k(ranked, rel, 10)
     return {"task": "KUAKE-IR", "convention": "cblue", **m, "metric": "mrr@10", "score": m["mrr@10"],
             "missing": sum(q not in ranked for q in rel)}
 

@@ -5,7 +5,6 @@ scores.md and plots under the output folder."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -13,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medgo.data.jsonl import write_jsonl
 from medgo.eval.clinicalqa import Case, build_prompt, case_text
 from medgo.eval.clinicalqa.convert import load_set
 from medgo.eval.judge import DIMENSIONS, Judge, summarise_pairwise
+from medgo.eval.suite import write_outputs
 from medgo.inference.base import Engine, GenerationParams
 
 SCORERS = ("reference", "judge", "pairwise")
@@ -41,7 +40,7 @@ def bleu(pred: str, ref: str) -> float:
     return float(sacrebleu.sentence_bleu(pred, [ref], tokenize="zh").score)
 
 
-def corpus_bleu(preds: Sequence[str], refs: Sequence[str]) -> float:
+def corpus_sacrebleu(preds: Sequence[str], refs: Sequence[str]) -> float:
     import sacrebleu
 
     return float(sacrebleu.corpus_bleu(list(preds), [list(refs)], tokenize="zh").score) if refs else 0.0
@@ -120,6 +119,8 @@ class ClinicalQASpec:
     labels: dict[str, str] = field(default_factory=dict)  # model / baseline / judge names shown in the report
     n_boot: int = 2000
     seed: int = 0
+    baseline: Engine | None = None  # the system compared against (pairwise)
+    judge: Judge | None = None
 
 
 def load_cases_for(spec: ClinicalQASpec) -> tuple[list[Case], dict[str, str]]:
@@ -165,7 +166,7 @@ def run_clinicalqa(engine: Engine, spec: ClinicalQASpec, out: Path | None = None
         for r, c in zip(rows, cases, strict=True):
             for s in systems:
                 r["scores"][s].update(reference_scores(r["answers"][s], c))
-        summary["corpus_bleu"] = {s: corpus_bleu([r["answers"][s] for r in rows if r["reference"]],
+        summary["corpus_bleu"] = {s: corpus_sacrebleu([r["answers"][s] for r in rows if r["reference"]],
                                                  [r["reference"] for r in rows if r["reference"]]) for s in systems}
     if judge is not None and "judge" in spec.scorers:
         keys += list(DIMENSIONS)
@@ -191,7 +192,7 @@ def run_clinicalqa(engine: Engine, spec: ClinicalQASpec, out: Path | None = None
     summary["by_department"] = {s: aggregate(rows, s, keys, "department") for s in systems}
     summary["by_qtype"] = {s: aggregate(rows, s, keys, "qtype") for s in systems}
     if out is not None:
-        write_outputs(summary, rows, out)
+        write_clinicalqa(summary, rows, out)
     return summary
 
 
@@ -206,12 +207,10 @@ def pairwise_tables(rows: Sequence[dict[str, Any]], n_boot: int = 2000, seed: in
     return res
 
 
-def write_outputs(summary: dict[str, Any], rows: Sequence[dict[str, Any]], out: Path) -> None:
+def write_clinicalqa(summary: dict[str, Any], rows: Sequence[dict[str, Any]], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / "answers.jsonl", list(rows))
     summary["plots"] = plot(summary, out)
-    (out / "scores.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    (out / "scores.md").write_text(markdown(summary), encoding="utf-8")
+    write_outputs(out, summary, markdown(summary), {"answers.jsonl": rows})
 
 
 def _fmt(v: Any, pct: bool = False) -> str:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medgo.data.jsonl import write_jsonl
 from medgo.errors import DataError
-from medgo.eval.clinicalqa import EXAM_SAMPLES
+from medgo.eval.suite import write_outputs
 from medgo.eval.suites.exams_extract import extract_letters
 from medgo.inference.base import Engine, GenerationParams
+
+EXAM_SAMPLES = Path(__file__).parent / "samples" / "exams"  # laid out like ../shared/data/corpora (project-written)
 
 CMMLU_MEDICAL = ("anatomy", "clinical_knowledge", "college_medical_statistics", "college_medicine", "genetics",
                  "nutrition", "professional_medicine", "traditional_chinese_medicine", "virology")
@@ -237,16 +238,14 @@ def evaluate_exam(engine: Engine, name: str, spec: ExamSpec) -> tuple[dict[str, 
 
 def run_exams(engine: Engine, spec: ExamSpec, out: Path | None = None) -> dict[str, Any]:
     results = {}
+    predictions: dict[str, list[dict[str, Any]]] = {}
     for name in spec.tasks:
         res, rows = evaluate_exam(engine, name.strip().lower(), spec)
         results[res["task"]] = res
-        if out is not None:
-            write_jsonl(out / "predictions" / f"{res['task']}.jsonl", rows)
+        predictions[f"predictions/{res['task']}.jsonl"] = rows
     summary = {"suite": "exams", "split": spec.split, "shots": spec.shots, "engine": engine.name, "tasks": results}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "scores.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-        (out / "scores.md").write_text(markdown(summary), encoding="utf-8")
+        write_outputs(out, summary, markdown(summary), predictions)
     return summary
 
 
