@@ -75,13 +75,32 @@ def deid(
     field: list[str] = typer.Option(["text"], "--field", help="field(s) to de-identify; messages[].content always"),
     dates: str = typer.Option("mask", "--dates", help="mask | shift (consistent per document) | keep"),
     hospitals: bool = typer.Option(True, "--hospitals/--no-hospitals", help="replace hospital names"),
+    pseudonyms: bool = typer.Option(
+        False, "--pseudonyms/--no-pseudonyms", help="names as consistent [患者A]/[家属A]/[医护A] instead of [姓名]"
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="audit report: per type counts and a sample of masked spans in context (.json or .md)"
+    ),
+    report_sample: int = typer.Option(10, "--report-sample", help="spans per type shown in the report"),
 ) -> None:
     """Replace PHI (names, IDs, phones, addresses, record numbers, emails, dates, hospitals) with [类型]."""
     from medgo.data.deid import DeidConfig
     from medgo.data.steps import deid_file
 
-    cfg = DeidConfig(dates=dates, hospitals=hospitals)  # type: ignore[arg-type]
-    _run(lambda: deid_file(files, out, cfg=cfg, fields=field), str(out))
+    cfg = DeidConfig(dates=dates, hospitals=hospitals, names="pseudonym" if pseudonyms else "placeholder")  # type: ignore[arg-type]
+
+    def go() -> dict[str, Any]:
+        m = deid_file(files, out, cfg=cfg, fields=field)
+        if report is not None:
+            from medgo.data.deid_report import build_report, write_report
+
+            rep = build_report(files, field, cfg, sample=report_sample)
+            write_report(rep, report)
+            counts = ", ".join(f"{t} {v['spans']}" for t, v in rep["per_type"].items()) or "nothing"
+            console.print(f"  replaced: {counts} -> {report}")
+        return m
+
+    _run(go, str(out))
 
 
 @app.command()

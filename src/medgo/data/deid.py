@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -436,28 +437,59 @@ def _shift_date(s: str, days: int) -> str | None:
     return None
 
 
+_LAST_DOC = threading.local()  # (doc_key, DeidMemory) of this thread's latest call
+
+
+def _doc_memory(cfg: DeidConfig, doc_key: str | None) -> DeidMemory | None:
+    """Consecutive calls with the same `doc_key` are parts of one document (a row's fields and messages):
+    they share one memory, so a name found in one part is replaced in the others too."""
+    if doc_key is None or not (cfg.consistent or cfg.names == "pseudonym"):
+        return None
+    last = getattr(_LAST_DOC, "value", None)
+    if last is not None and last[0] == doc_key:
+        return last[1]
+    mem = DeidMemory()
+    _LAST_DOC.value = (doc_key, mem)
+    return mem
+
+
+def deidentify_spans(
+    text: str, cfg: DeidConfig | None = None, *, doc_key: str | None = None, memory: DeidMemory | None = None
+) -> tuple[str, list[tuple[Span, int, int]]]:
+    """`deidentify` plus, for each replaced span, where its replacement sits in the output text."""
+    cfg = cfg or DeidConfig()
+    if memory is None:
+        memory = _doc_memory(cfg, doc_key)
+    spans = find_phi(text, cfg, known=memory.values if memory is not None else None)
+    days = _shift_days(cfg, doc_key if doc_key is not None else text) if cfg.dates == "shift" else 0
+    mem = memory if memory is not None else (DeidMemory() if cfg.names == "pseudonym" else None)
+    parts: list[str] = []
+    placed: list[tuple[Span, int, int]] = []
+    pos = out_len = 0
+    for sp in spans:
+        parts.append(text[pos : sp.start])
+        out_len += sp.start - pos
+        rep = None
+        if sp.type == "DATE" and cfg.dates == "shift":
+            rep = _shift_date(sp.text(text), days)
+        elif sp.type == "NAME" and cfg.names == "pseudonym" and mem is not None:
+            rep = mem.pseudonym(sp.text(text), sp.role)
+        rep = rep or PLACEHOLDERS[sp.type]
+        parts.append(rep)
+        placed.append((sp, out_len, out_len + len(rep)))
+        out_len += len(rep)
+        pos = sp.end
+    parts.append(text[pos:])
+    if memory is not None:
+        memory.learn(text, spans)
+    return "".join(parts), placed
+
+
 def deidentify(
     text: str, cfg: DeidConfig | None = None, *, doc_key: str | None = None, memory: DeidMemory | None = None
 ) -> str:
     """Replace PHI in `text` with typed placeholders (or, with `names="pseudonym"`, names with consistent
     pseudonyms). With `dates="shift"` dates move by one offset per document (`doc_key`, default the text
     itself) so intervals between them stay true. `memory` carries found strings and pseudonyms from earlier
-    texts of the same conversation into this one."""
-    cfg = cfg or DeidConfig()
-    spans = find_phi(text, cfg, known=memory.values if memory is not None else None)
-    days = _shift_days(cfg, doc_key if doc_key is not None else text) if cfg.dates == "shift" else 0
-    mem = memory if memory is not None else (DeidMemory() if cfg.names == "pseudonym" else None)
-    parts, pos = [], 0
-    for sp in spans:
-        parts.append(text[pos : sp.start])
-        rep = None
-        if sp.type == "DATE" and cfg.dates == "shift":
-            rep = _shift_date(sp.text(text), days)
-        elif sp.type == "NAME" and cfg.names == "pseudonym" and mem is not None:
-            rep = mem.pseudonym(sp.text(text), sp.role)
-        parts.append(rep or PLACEHOLDERS[sp.type])
-        pos = sp.end
-    parts.append(text[pos:])
-    if memory is not None:
-        memory.learn(text, spans)
-    return "".join(parts)
+    texts of the same conversation into this one; consecutive calls with the same `doc_key` share one."""
+    return deidentify_spans(text, cfg, doc_key=doc_key, memory=memory)[0]

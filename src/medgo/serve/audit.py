@@ -1,5 +1,7 @@
 """Audit log: one JSON line per request (time, key id, route, status, tokens, latency). Any text goes
-through the de-identifier first, so no patient identifiers reach disk."""
+through the de-identifier first, so no patient identifiers reach disk. A conversation's requests share one
+de-identification memory (per API key, for `conversation_ttl_s`): a name found in turn 1 is replaced in
+turn 3 too, where it stands without a cue."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,18 +33,46 @@ def deidentifier() -> Callable[[str], str]:
     return deidentify
 
 
+def _memory_factory() -> Callable[[], object] | None:
+    try:
+        from medgo.data.deid import DeidMemory
+    except ImportError:
+        return None
+    return DeidMemory
+
+
 class AuditLog:
-    def __init__(self, path: Path | None, with_text: bool = True, max_chars: int = 500) -> None:
+    def __init__(
+        self, path: Path | None, with_text: bool = True, max_chars: int = 500, conversation_ttl_s: float = 3600.0
+    ) -> None:
         self.path = path
         self.with_text = with_text
         self.max_chars = max_chars
+        self.conversation_ttl_s = conversation_ttl_s
         self._deid = deidentifier()
+        self._new_memory = _memory_factory()
+        self._memories: OrderedDict[str, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
-    def clean(self, text: str) -> str:
-        return self._deid(text[: self.max_chars])
+    def _memory(self, key_id: str) -> object | None:
+        """The de-identification memory of this caller's conversation (at most 1024 callers kept)."""
+        if self._new_memory is None:
+            return None
+        now = time.monotonic()
+        hit = self._memories.pop(key_id, None)
+        mem = hit[1] if hit is not None and now - hit[0] < self.conversation_ttl_s else self._new_memory()
+        self._memories[key_id] = (now, mem)
+        while len(self._memories) > 1024:
+            self._memories.popitem(last=False)
+        return mem
+
+    def clean(self, text: str, memory: object | None = None) -> str:
+        # de-identify the whole text, then truncate: a cut must not leave half a name behind unreplaced
+        text = text[: 4 * self.max_chars]  # bounded work; what is cut here lies past the kept part anyway
+        out = self._deid(text, memory=memory) if memory is not None else self._deid(text)  # type: ignore[call-arg]
+        return out[: self.max_chars]
 
     def write(
         self,
@@ -71,11 +102,13 @@ class AuditLog:
         }
         if outcome:
             row["outcome"] = outcome
-        if self.with_text:
-            if prompt is not None:
-                row["prompt"] = self.clean(prompt)
-            if response is not None:
-                row["response"] = self.clean(response)
-        line = json.dumps(row, ensure_ascii=False) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as f:
-            f.write(line)
+        with self._lock:
+            if self.with_text:
+                mem = self._memory(key_id) if (prompt or response) else None
+                if prompt is not None:
+                    row["prompt"] = self.clean(prompt, mem)
+                if response is not None:
+                    row["response"] = self.clean(response, mem)
+            line = json.dumps(row, ensure_ascii=False) + "\n"
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(line)
