@@ -219,21 +219,26 @@ def fill(template: str, r: random.Random) -> tuple[str, list[dict], list[dict]]:
     return text, phi, keep
 
 
-def build() -> list[dict]:
-    r = random.Random(SEED)
+def build(templates: Path = HERE / "templates.txt", seed: int = SEED, copies: int = COPIES,
+          prefix: str = "indep") -> list[dict]:
+    r = random.Random(seed)
     rows = []
-    for ti, (kind, tpl) in enumerate(read_templates()):
-        for c in range(COPIES):
+    for ti, (kind, tpl) in enumerate(read_templates(templates)):
+        for c in range(copies):
             text, phi, keep = fill(tpl, r)
             for s in phi + keep:
                 assert text[s["start"]:s["end"]] == s["text"]
-            rows.append({"id": f"indep-{ti:02d}-{c}", "kind": kind, "text": text, "phi": phi, "keep": keep})
+            rows.append({"id": f"{prefix}-{ti:02d}-{c}", "kind": kind, "text": text, "phi": phi, "keep": keep})
     return rows
 
 
 if __name__ == "__main__":
-    rows = build()
-    with open(HERE / "notes.jsonl", "w", encoding="utf-8") as f:
+    import sys
+
+    # `build.py fresh`: the fresh check set (fresh_templates.txt -> fresh_notes.jsonl, seed 1616, 2 copies)
+    fresh = sys.argv[1:] == ["fresh"]
+    rows = build(HERE / "fresh_templates.txt", seed=1616, copies=2, prefix="fresh") if fresh else build()
+    with open(HERE / ("fresh_notes.jsonl" if fresh else "notes.jsonl"), "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{len(rows)} notes, {sum(len(x['phi']) for x in rows)} PHI spans, {sum(len(x['keep']) for x in rows)} keep spans")
