@@ -29,7 +29,7 @@ def config_for_hash(cfg: RunConfig) -> Any:
     import os
 
     # Where CBLUE data comes from changes the results, even when the config does not.
-    return {"eval": cfg.eval.model_dump(mode="json"), "medgo_data": os.environ.get("MEDGO_DATA")}
+    return {"eval": cfg.eval.model_dump(mode="json", exclude={"regressions"}), "medgo_data": os.environ.get("MEDGO_DATA")}
 
 
 def preference_accuracy(engine: HFEngine, rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -145,7 +145,10 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
         engine = HFEngine(model, tok, batch_size=e.batch_size)
         res: dict[str, Any] = {}
         if e.perplexity and heldout:
-            res.update(engine.perplexity(heldout, e.perplexity_block_size))
+            # the engine's perplexity plus per-document NLL (eval/items/), for the report's intervals
+            from medgo.eval.regressions import perplexity_with_items
+
+            res.update(perplexity_with_items(engine, heldout, e.perplexity_block_size, ctx.out / "items" / name))
         if e.preference_accuracy and pref_rows:
             res.update(preference_accuracy(engine, pref_rows))
         suite_eng = suite_engine(cfg, name, model_dir, engine)

@@ -1,0 +1,288 @@
+"""Stage-over-stage regressions with bootstrap 95% intervals over items.
+
+The eval stage writes per-item values next to its scores (`eval/items/<model>/perplexity.json`: NLL and
+token count per held-out document; the classification check's predictions file gives correctness per
+item). For each metric, each evaluated stage is compared with the stage before it and with the base model
+(`init`): the change of the metric, and a paired bootstrap 95% interval of that change (the same resampled
+items for both models, percentile interval). A change for the worse whose interval excludes zero is a
+flagged regression; the report lists the flags at its top, and `eval.regressions: fail` stops the run.
+
+Metrics with no per-item file (preference accuracy, CBLUE and exam scores without item files) appear in
+the table with their change but no interval, and are never flagged."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medgo.errors import MedgoError
+
+ORDER = ("init", "pretrain", "sft", "preference")
+STAGE_LABELS = {"init": "base model", "pretrain": "pre-training", "sft": "SFT", "preference": "preference alignment"}
+N_BOOT = 1000
+
+# metric key in eval/results.json -> (label, lower is better)
+METRICS: dict[str, tuple[str, bool]] = {
+    "perplexity": ("held-out perplexity", True),
+    "bits_per_char": ("held-out bits/char", True),
+    "cls_loglik_accuracy": ("classification accuracy (label log-lik)", False),
+    "cls_loglik_macro_f1": ("classification macro-F1 (label log-lik)", False),
+    "cls_generate_accuracy": ("classification accuracy (generate+parse)", False),
+    "pref_accuracy": ("held-out preference accuracy", False),
+}
+
+# one line each: what usually undoes a regression that a stage introduced
+LEVERS = {
+    "pretrain": "fewer pre-training steps or a lower pretrain.learning_rate; check the corpus mix",
+    "sft": "replay pre-training text in SFT (mix corpus documents into data.sft), a lower sft.learning_rate, "
+           "fewer sft.epochs, or model.finetuning=lora",
+    "preference": "a lower preference.learning_rate or a larger preference.beta, fewer preference.epochs, "
+                  "replay of SFT / pre-training text, or model.finetuning=lora",
+}
+
+
+class RegressionError(MedgoError):
+    """`eval.regressions: fail` and a flagged regression: the run stops (exit code 3)."""
+
+    exit_code = 3
+
+
+# -- per-item values, written by the eval stage --------------------------------------------------------------
+
+def perplexity_with_items(engine: Any, texts: list[str], block_size: int, out_dir: Path | None) -> dict[str, float]:
+    """`HFEngine.perplexity` (same packing, same batches, same numbers) that also attributes every predicted
+    token's NLL to its document and writes {nll, tokens, chars} per document to `out_dir/perplexity.json`."""
+    import torch
+    import torch.nn.functional as F
+
+    from medgo.model.packing import end_of_text_id
+
+    eot = end_of_text_id(engine.tok)
+    stream: list[int] = []
+    owner: list[int] = []
+    for d, t in enumerate(texts):
+        ids = engine.tok.encode(t, add_special_tokens=False) + [eot]
+        stream += ids
+        owner += [d] * len(ids)
+    starts = list(range(0, len(stream), block_size))
+    blocks = [stream[s : s + block_size] for s in starts]
+    doc_nll = [0.0] * len(texts)
+    doc_tok = [0] * len(texts)
+    nll, n_tok = 0.0, 0
+    with torch.inference_mode():
+        for i in range(0, len(blocks), engine.batch_size):
+            batch = blocks[i : i + engine.batch_size]
+            width = max(len(b) for b in batch)
+            pad = engine.tok.pad_token_id
+            ids = torch.tensor([b + [pad] * (width - len(b)) for b in batch], device=engine.device)
+            attn = torch.tensor([[1] * len(b) + [0] * (width - len(b)) for b in batch], device=engine.device)
+            labels = ids.masked_fill(attn == 0, -100)
+            logits = engine.model(input_ids=ids, attention_mask=attn).logits.float()
+            loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1),
+                                   ignore_index=-100, reduction="none").view(len(batch), width - 1)
+            nll += float(loss.sum().item())
+            n_tok += int((labels[:, 1:] != -100).sum().item())
+            per = loss.tolist()
+            for r, b in enumerate(batch):
+                s = starts[i + r]
+                for j in range(1, len(b)):
+                    d = owner[s + j]
+                    doc_nll[d] += per[r][j - 1]
+                    doc_tok[d] += 1
+    chars = sum(len(t) for t in texts)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "perplexity.json").write_text(json.dumps(
+            {"nll": doc_nll, "tokens": doc_tok, "chars": [len(t) for t in texts]}), encoding="utf-8")
+    return {"perplexity": math.exp(nll / max(n_tok, 1)), "nll_per_token": nll / max(n_tok, 1),
+            "bits_per_char": nll / math.log(2) / max(chars, 1), "tokens": n_tok}
+
+
+# -- item metrics ------------------------------------------------------------------------------------------
+
+@dataclass
+class Items:
+    """Per-item values of one metric for one model, keyed by item id; `agg` turns a list of values into the
+    metric (the same function for every resample)."""
+
+    values: dict[str, Any]
+    agg: Callable[[Sequence[Any]], float]
+
+
+def _ppl(vals: Sequence[tuple[float, int, int]]) -> float:
+    tok = sum(v[1] for v in vals)
+    return math.exp(sum(v[0] for v in vals) / tok) if tok else float("nan")
+
+
+def _bpc(vals: Sequence[tuple[float, int, int]]) -> float:
+    chars = sum(v[2] for v in vals)
+    return sum(v[0] for v in vals) / math.log(2) / chars if chars else float("nan")
+
+
+def _mean(vals: Sequence[float]) -> float:
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def _macro_f1_over(labels: Sequence[str]) -> Callable[[Sequence[tuple[str, str | None]]], float]:
+    """The classification check's macro-F1 (over the configured labels) of (gold, pred) pairs."""
+    def f(vals: Sequence[tuple[str, str | None]]) -> float:
+        f1s = []
+        for lab in labels:
+            tp = sum(g == lab and p == lab for g, p in vals)
+            fp = sum(g != lab and p == lab for g, p in vals)
+            fn = sum(g == lab and p != lab for g, p in vals)
+            f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+        return sum(f1s) / len(f1s) if f1s else 0.0
+    return f
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_items(eval_dir: Path, model: str, cls_labels: Sequence[str] | None = None) -> dict[str, Items]:
+    """Every per-item metric the eval stage left for `model`."""
+    out: dict[str, Items] = {}
+    p = eval_dir / "items" / model / "perplexity.json"
+    if p.is_file():
+        d = json.loads(p.read_text(encoding="utf-8"))
+        vals = {str(i): (n, t, c) for i, (n, t, c) in enumerate(zip(d["nll"], d["tokens"], d["chars"], strict=True))}
+        out["perplexity"] = Items(vals, _ppl)
+        out["bits_per_char"] = Items(vals, _bpc)
+    for cand in (eval_dir / "classification" / model / "predictions.jsonl", eval_dir / f"predictions.{model}.jsonl"):
+        if not cand.is_file():
+            continue
+        rows = _read_jsonl(cand)
+        ids = [str(r.get("id") if r.get("id") is not None else i) for i, r in enumerate(rows)]
+        labels = list(cls_labels or sorted({r["gold"] for r in rows}))
+        for method in ("loglik", "generate"):
+            if rows and method in rows[0]:
+                out[f"cls_{method}_accuracy"] = Items(
+                    {k: float(r["gold"] == r.get(method)) for k, r in zip(ids, rows, strict=True)}, _mean)
+                if method == "loglik":
+                    out["cls_loglik_macro_f1"] = Items(
+                        {k: (r["gold"], r.get(method)) for k, r in zip(ids, rows, strict=True)}, _macro_f1_over(labels))
+        break
+    return out
+
+
+# -- comparison ----------------------------------------------------------------------------------------------
+
+def paired_bootstrap(a: Items, b: Items, n_boot: int = N_BOOT, seed: int = 0) -> tuple[float, float, int] | None:
+    """95% percentile interval of agg(b) - agg(a) over items both models have, resampled together."""
+    keys = [k for k in a.values if k in b.values]
+    if len(keys) < 2:
+        return None
+    av, bv = [a.values[k] for k in keys], [b.values[k] for k in keys]
+    rng = random.Random(seed)
+    n = len(keys)
+    diffs = []
+    for _ in range(n_boot):
+        idx = [rng.randrange(n) for _ in range(n)]
+        diffs.append(b.agg([bv[i] for i in idx]) - a.agg([av[i] for i in idx]))
+    diffs = sorted(d for d in diffs if not math.isnan(d))
+    if not diffs:
+        return None
+    lo = diffs[int(0.025 * (len(diffs) - 1))]
+    hi = diffs[int(math.ceil(0.975 * (len(diffs) - 1)))]
+    return lo, hi, n
+
+
+@dataclass
+class Comparison:
+    metric: str
+    label: str
+    model: str
+    baseline: str
+    before: float
+    after: float
+    lower_is_better: bool
+    ci: tuple[float, float] | None = None
+    n: int | None = None
+    kind: str = "previous"  # "previous" stage or "base" model
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+    @property
+    def worse(self) -> bool:
+        return self.delta > 0 if self.lower_is_better else self.delta < 0
+
+    @property
+    def significant(self) -> bool:
+        return self.ci is not None and (self.ci[0] > 0 or self.ci[1] < 0)
+
+    @property
+    def flagged(self) -> bool:
+        return self.worse and self.significant
+
+    def verdict(self) -> str:
+        if self.ci is None:
+            return "worse (no interval)" if self.worse else ("better (no interval)" if self.delta else "same")
+        if not self.significant:
+            return "no clear change"
+        return "worse" if self.worse else "better"
+
+    def headline(self) -> str:
+        """"SFT: held-out perplexity 177 → 1,424, worse (vs pre-training; 95% CI of the change +1,100 to +1,800,
+        60 items)"."""
+        ci = f"95% CI of the change {fmt_signed(self.ci[0])} to {fmt_signed(self.ci[1])}, {self.n} items" if self.ci else ""
+        return (f"{STAGE_LABELS.get(self.model, self.model)}: {self.label} {fmt(self.before)} → {fmt(self.after)}, "
+                f"{self.verdict()} (vs {STAGE_LABELS.get(self.baseline, self.baseline)}{'; ' + ci if ci else ''})")
+
+    def lever(self) -> str:
+        return LEVERS.get(self.model, "")
+
+
+def fmt(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.3g}" if abs(v) >= 1 else f"{v:.3f}"
+
+
+def fmt_signed(v: float) -> str:
+    return ("+" if v > 0 else "") + fmt(v) if v else "0"
+
+
+def compare(results: dict[str, dict[str, Any]], items: dict[str, dict[str, Items]],
+            n_boot: int = N_BOOT, seed: int = 0) -> list[Comparison]:
+    """Each metric of each evaluated stage against the stage before it and against `init`."""
+    models = [m for m in ORDER if m in results] + [m for m in results if m not in ORDER]
+    out: list[Comparison] = []
+    for key, (label, lower) in METRICS.items():
+        have = [m for m in models if isinstance(results[m].get(key), (int, float))]
+        for i, m in enumerate(have[1:], 1):
+            pairs = [(have[i - 1], "previous")]
+            if have[0] == "init" and have[i - 1] != "init":
+                pairs.append(("init", "base"))
+            for base, kind in pairs:
+                c = Comparison(key, label, m, base, float(results[base][key]), float(results[m][key]), lower, kind=kind)
+                a, b = items.get(base, {}).get(key), items.get(m, {}).get(key)
+                if a is not None and b is not None and (boot := paired_bootstrap(a, b, n_boot, seed)) is not None:
+                    c.ci, c.n = (boot[0], boot[1]), boot[2]
+                out.append(c)
+    return out
+
+
+def flagged(comparisons: Sequence[Comparison]) -> list[Comparison]:
+    return [c for c in comparisons if c.flagged]
+
+
+def check(mode: str, comparisons: Sequence[Comparison]) -> None:
+    """Raise RegressionError under `fail` when anything is flagged."""
+    flags = flagged(comparisons)
+    if mode != "fail" or not flags:
+        return
+    lines = "; ".join(c.headline() for c in flags)
+    levers = " | ".join(dict.fromkeys(f"{STAGE_LABELS.get(c.model, c.model)}: {c.lever()}" for c in flags if c.lever()))
+    raise RegressionError(f"eval.regressions=fail and {len(flags)} regression(s) flagged: {lines}",
+                          hint=f"likely levers: {levers}; or set eval.regressions=warn to finish the run with the flags")

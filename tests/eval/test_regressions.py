@@ -1,0 +1,109 @@
+"""Stage-over-stage regressions: per-document perplexity adds up to the engine's, the paired bootstrap
+flags a constructed regression (and not noise), and eval.regressions=fail raises naming it."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+
+from medgo.config.schema import ModelConfig, TinyModelConfig
+from medgo.eval.regressions import (
+    Items,
+    RegressionError,
+    check,
+    compare,
+    flagged,
+    load_items,
+    paired_bootstrap,
+    perplexity_with_items,
+)
+from medgo.inference.hf import HFEngine
+from medgo.model.factory import build_tiny_qwen2
+from medgo.model.tokenizer import train_bpe_tokenizer
+
+TEXTS = ["头痛可以吃布洛芬。", "高血压要低盐饮食，按时服用氨氯地平。", "糖尿病需要监测血糖。", "发热三天，咳嗽有痰。"] * 6
+
+
+@pytest.fixture(scope="module")
+def engine() -> HFEngine:
+    tok = train_bpe_tokenizer(TEXTS, vocab_size=350)
+    mc = ModelConfig(tiny=TinyModelConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256))
+    return HFEngine(build_tiny_qwen2(mc, tok, seed=3), tok, batch_size=4)
+
+
+def test_perplexity_items_equal_engine_perplexity(engine, tmp_path) -> None:
+    ref = engine.perplexity(TEXTS, 16)
+    mine = perplexity_with_items(engine, TEXTS, 16, tmp_path / "items" / "init")
+    assert mine["perplexity"] == pytest.approx(ref["perplexity"], rel=1e-6)
+    assert mine["bits_per_char"] == pytest.approx(ref["bits_per_char"], rel=1e-6)
+    assert mine["tokens"] == ref["tokens"]
+    d = json.loads((tmp_path / "items" / "init" / "perplexity.json").read_text())
+    assert len(d["nll"]) == len(TEXTS) and sum(d["tokens"]) == ref["tokens"]
+    assert math.exp(sum(d["nll"]) / sum(d["tokens"])) == pytest.approx(ref["perplexity"], rel=1e-6)
+    items = load_items(tmp_path, "init")
+    assert items["perplexity"].agg(list(items["perplexity"].values.values())) == pytest.approx(ref["perplexity"], rel=1e-6)
+
+
+def _ppl_items(rng: random.Random, scale: float, n: int = 60) -> Items:
+    from medgo.eval.regressions import _ppl
+
+    return Items({str(i): (scale * 20 * (1 + 0.3 * rng.random()), 20, 30) for i in range(n)}, _ppl)
+
+
+def _results_and_items(sft_scale: float, seed: int = 0):
+    rng = random.Random(seed)
+    items = {"init": {"perplexity": _ppl_items(rng, 8.0)}, "pretrain": {"perplexity": _ppl_items(rng, 5.0)},
+             "sft": {"perplexity": _ppl_items(rng, sft_scale)}}
+    results = {m: {"perplexity": it["perplexity"].agg(list(it["perplexity"].values.values()))} for m, it in items.items()}
+    return results, items
+
+
+def test_constructed_regression_is_flagged_and_fail_raises() -> None:
+    results, items = _results_and_items(sft_scale=7.0)  # exp(5 x 1.15) ~ 315 -> exp(7 x 1.15) ~ 3,100
+    comps = compare(results, items, n_boot=300)
+    flags = flagged(comps)
+    assert [(c.model, c.baseline, c.metric) for c in flags] == [("sft", "pretrain", "perplexity")]
+    f = flags[0]
+    assert f.ci[0] > 0 and f.n == 60
+    assert f.headline().startswith(f"SFT: held-out perplexity {results['pretrain']['perplexity']:,.0f} → ")
+    assert "worse" in f.headline() and "replay" in f.lever()
+    check("warn", comps)  # warn and off never raise
+    check("off", comps)
+    with pytest.raises(RegressionError, match="SFT: held-out perplexity") as e:
+        check("fail", comps)
+    assert e.value.exit_code == 3 and "eval.regressions=warn" in str(e.value)
+    # vs the base model SFT is still better here (exp(8 x 1.15) is higher): both comparisons are made
+    vs_base = [c for c in comps if c.model == "sft" and c.baseline == "init"]
+    assert vs_base and not vs_base[0].worse
+
+
+def test_noise_is_not_flagged() -> None:
+    results, items = _results_and_items(sft_scale=5.0, seed=1)  # same distribution as pre-training
+    assert not [c for c in flagged(compare(results, items, n_boot=300)) if c.model == "sft"]
+
+
+def test_without_items_no_interval_no_flag() -> None:
+    results = {"sft": {"pref_accuracy": 0.8}, "preference": {"pref_accuracy": 0.5}}
+    comps = compare(results, {})
+    assert len(comps) == 1 and comps[0].ci is None and comps[0].worse and not comps[0].flagged
+    assert comps[0].verdict() == "worse (no interval)"
+
+
+def test_paired_bootstrap_accuracy_interval(tmp_path) -> None:
+    """Classification items from the predictions file; an identical model gives the interval [0, 0]."""
+    for model, correct in (("pretrain", 0.2), ("sft", 0.9)):
+        d = tmp_path / "classification" / model
+        d.mkdir(parents=True)
+        rng = random.Random(model)
+        rows = [{"id": f"q{i}", "gold": "A", "loglik": "A" if rng.random() < correct else "B", "generate": None}
+                for i in range(80)]
+        (d / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a, b = load_items(tmp_path, "pretrain", ["A", "B"]), load_items(tmp_path, "sft", ["A", "B"])
+    lo, hi, n = paired_bootstrap(a["cls_loglik_accuracy"], b["cls_loglik_accuracy"], n_boot=300)
+    assert n == 80 and 0.5 < lo < hi < 0.9
+    assert paired_bootstrap(a["cls_loglik_accuracy"], a["cls_loglik_accuracy"], n_boot=50)[:2] == (0.0, 0.0)
+    assert "cls_loglik_macro_f1" in a and "cls_generate_accuracy" in a
