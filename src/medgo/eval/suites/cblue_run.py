@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from medgo.config.data_root import data_root
 from medgo.config.schema import CblueEvalConfig
 from medgo.eval.harness import EvalSpec, build_prompt, markdown_table, pick_shots, run_eval
 from medgo.eval.suite import EvalOptions, StageInputs
@@ -16,8 +16,7 @@ from medgo.inference.base import Engine, GenerationParams
 
 def data_dir_from(arg: str | Path | None) -> Path | None:
     """--data-dir, else $MEDGO_DATA, else None (the project's own small samples)."""
-    val = arg or os.environ.get("MEDGO_DATA")
-    return Path(val) if val else None
+    return data_root(arg)
 
 
 def parse_tasks(spec: str | None, suite: str = "cblue") -> list[str]:
