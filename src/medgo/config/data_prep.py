@@ -42,6 +42,10 @@ class DeidOptions(_Strict):
     hospitals: bool = Field(True, description="replace named hospitals with [医院]")
     secret: str = Field("medgo", description="salt of the per-document date shift")
     max_shift_days: int = Field(365, ge=1)
+    names: Literal["placeholder", "pseudonym"] = Field(
+        "placeholder", description="pseudonym: one consistent [患者A]/[家属A]/[医护A] per person instead of [姓名]"
+    )
+    consistent: bool = Field(True, description="replace every occurrence of a found name/ID/phone/record/e-mail")
 
 
 class DeidStep(DeidOptions):
