@@ -5,7 +5,9 @@ token count per held-out document; the classification check's predictions file g
 item). For each metric, each evaluated stage is compared with the stage before it and with the base model
 (`init`): the change of the metric, and a paired bootstrap 95% interval of that change (the same resampled
 items for both models, percentile interval). A change for the worse whose interval excludes zero is a
-flagged regression; the report lists the flags at its top, and `eval.regressions: fail` stops the run.
+flagged regression. The eval stage writes every comparison to `eval/regressions.json`; the report stage
+(which may not import this package) renders it, lists the flags at its top, and under
+`eval.regressions: fail` stops the run.
 
 Metrics with no per-item file (preference accuracy, CBLUE and exam scores without item files) appear in
 the table with their change but no interval, and are never flagged."""
@@ -19,8 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from medgo.errors import MedgoError
 
 ORDER = ("init", "pretrain", "sft", "preference")
 STAGE_LABELS = {"init": "base model", "pretrain": "pre-training", "sft": "SFT", "preference": "preference alignment"}
@@ -44,12 +44,6 @@ LEVERS = {
     "preference": "a lower preference.learning_rate or a larger preference.beta, fewer preference.epochs, "
                   "replay of SFT / pre-training text, or model.finetuning=lora",
 }
-
-
-class RegressionError(MedgoError):
-    """`eval.regressions: fail` and a flagged regression: the run stops (exit code 3)."""
-
-    exit_code = 3
 
 
 # -- per-item values, written by the eval stage --------------------------------------------------------------
@@ -277,12 +271,23 @@ def flagged(comparisons: Sequence[Comparison]) -> list[Comparison]:
     return [c for c in comparisons if c.flagged]
 
 
-def check(mode: str, comparisons: Sequence[Comparison]) -> None:
-    """Raise RegressionError under `fail` when anything is flagged."""
-    flags = flagged(comparisons)
-    if mode != "fail" or not flags:
-        return
-    lines = "; ".join(c.headline() for c in flags)
-    levers = " | ".join(dict.fromkeys(f"{STAGE_LABELS.get(c.model, c.model)}: {c.lever()}" for c in flags if c.lever()))
-    raise RegressionError(f"eval.regressions=fail and {len(flags)} regression(s) flagged: {lines}",
-                          hint=f"likely levers: {levers}; or set eval.regressions=warn to finish the run with the flags")
+def to_json(c: Comparison) -> dict[str, Any]:
+    return {"metric": c.metric, "label": c.label, "model": c.model, "baseline": c.baseline, "kind": c.kind,
+            "model_label": STAGE_LABELS.get(c.model, c.model), "baseline_label": STAGE_LABELS.get(c.baseline, c.baseline),
+            "before": c.before, "after": c.after, "change": c.delta, "ci95": list(c.ci) if c.ci else None,
+            "items": c.n, "lower_is_better": c.lower_is_better, "worse": c.worse, "verdict": c.verdict(),
+            "flagged": c.flagged, "headline": c.headline(), "lever": c.lever(),
+            "text": {k: fmt(v) for k, v in (("before", c.before), ("after", c.after))}
+            | {"change": fmt_signed(c.delta),
+               "ci95": f"{fmt_signed(c.ci[0])} to {fmt_signed(c.ci[1])}" if c.ci else None}}
+
+
+def write_regressions(eval_dir: Path, results: dict[str, dict[str, Any]], cls_labels: Sequence[str] | None = None,
+                      seed: int = 0, n_boot: int = N_BOOT) -> Path:
+    """Compare every evaluated model (items from `eval_dir`) and write `eval_dir/regressions.json`."""
+    items = {m: load_items(eval_dir, m, cls_labels) for m in results}
+    comps = compare(results, items, n_boot=n_boot, seed=seed)
+    path = eval_dir / "regressions.json"
+    path.write_text(json.dumps({"n_boot": n_boot, "seed": seed, "comparisons": [to_json(c) for c in comps]},
+                               ensure_ascii=False, indent=2), encoding="utf-8")
+    return path

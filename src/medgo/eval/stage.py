@@ -178,5 +178,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
                 cfg, tok, trained, one, ctx.out / "clinicalqa" / sub
             )
     (ctx.out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    from medgo.eval.regressions import write_regressions  # each stage vs the one before and vs init, with CIs
+
+    write_regressions(ctx.out, results, e.classification.labels if e.classification else None, cfg.seed)
     flat = {f"{m}/{k}": v for m, r in results.items() for k, v in r.items() if isinstance(v, (int, float))}
     return StageResult(metrics=flat, extra={"results": results})

@@ -10,6 +10,7 @@ from typing import Any
 
 from medgo.config.schema import RunConfig
 from medgo.log import console
+from medgo.report import regressions as reg
 from medgo.report.plots import eval_bars, loss_curves
 from medgo.run_dir import TRAIN_STAGES
 from medgo.stage import StageContext, StageResult
@@ -27,7 +28,7 @@ EVAL_COLUMNS = [
 
 
 def config_for_hash(cfg: RunConfig) -> Any:
-    return cfg.report.model_dump(mode="json")
+    return {**cfg.report.model_dump(mode="json"), "regressions": cfg.eval.regressions}
 
 
 def _fmt(v: Any) -> str:
@@ -156,9 +157,11 @@ def cblue_section(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict[str, Path]) -> str:
+def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict[str, Path],
+                   comps: list | None = None) -> str:
     rd = ctx.run
     lines = [f"# {cfg.report.title}: `{cfg.name}`", ""]
+    lines += reg.flags_section(cfg.eval.regressions, comps or [])
     lines += ["## Stages", ""]
     rows = []
     for s in [s for s in ctx.stages if s != ctx.name]:
@@ -206,6 +209,7 @@ def build_markdown(cfg: RunConfig, ctx: StageContext, results: dict, plots: dict
             )
         if "eval" in plots:
             lines += ["", f"![evaluation]({plots['eval'].name})", ""]
+        lines += [""] + reg.table_section(comps or [])
         lines += cblue_section(results)
         lines += clinicalqa_section(results)
         lines += exams_section(results)
@@ -265,29 +269,35 @@ def markdown_to_html(md: str, title: str, images: dict[str, Path]) -> str:
 
 
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
-    if not cfg.report.enabled:
-        return StageResult(status="disabled")
     rd = ctx.run
     out = ctx.out
+    res_path = rd.stage("eval") / "results.json"
+    results = json.loads(res_path.read_text(encoding="utf-8")) if res_path.is_file() else {}
+    comps = reg.load(rd.stage("eval")) if results else []
+    if not cfg.report.enabled:
+        reg.check(cfg.eval.regressions, comps)  # `fail` stops the run even without a report
+        return StageResult(status="disabled")
     histories = {}
     for s in TRAIN_STAGES:
         p = rd.stage(s) / "log_history.json"
         if p.is_file():
             histories[s] = json.loads(p.read_text(encoding="utf-8"))
-    res_path = rd.stage("eval") / "results.json"
-    results = json.loads(res_path.read_text(encoding="utf-8")) if res_path.is_file() else {}
     plots: dict[str, Path] = {}
     if p := loss_curves(histories, out / "loss_curves.png"):
         plots["loss"] = p
     bars = [c for c in EVAL_COLUMNS if c[0] in ("perplexity", "cls_loglik_accuracy", "pref_accuracy")]
     if p := eval_bars(results, bars, out / "eval.png"):
         plots["eval"] = p
-    md = build_markdown(cfg, ctx, results, plots)
+    md = build_markdown(cfg, ctx, results, plots, comps)
     (out / "report.md").write_text(md, encoding="utf-8")
     page = markdown_to_html(md, f"{cfg.report.title}: {cfg.name}", {p.name: p for p in plots.values()})
     (out / "report.html").write_text(page, encoding="utf-8")
     console.print(f"report: {out / 'report.html'}")
+    flags = reg.flagged(cfg.eval.regressions, comps)
+    for c in flags:
+        console.print(f"[yellow]regression:[/] {c['headline']}")
+    reg.check(cfg.eval.regressions, comps)  # after the report is written, so the flags can be read there
     return StageResult(
-        metrics={"plots": len(plots)},
+        metrics={"plots": len(plots), "regressions_flagged": len(flags)},
         extra={"report_md": str(out / "report.md"), "report_html": str(out / "report.html")},
     )
