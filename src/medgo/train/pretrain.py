@@ -6,13 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset, IterableDataset
-from transformers import Trainer, TrainingArguments, default_data_collator
+from transformers import Trainer, TrainingArguments
 
 from medgo.config.schema import RunConfig
 from medgo.data.jsonl import read_jsonl
 from medgo.data.stage import OUT_FILES
 from medgo.errors import ConfigError, DataError
-from medgo.model.packing import document_positions, end_of_text_id, iter_blocks, pack_documents
+from medgo.model.packing import (
+    document_positions,
+    end_of_text_id,
+    iter_blocks,
+    model_attn_implementation,
+    pack_documents,
+    pretrain_collator,
+)
 from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
@@ -87,7 +94,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     result, _ = train_stage(
         cfg, ctx, tok, p.block_size,
         lambda model, cbs: Trainer(
-            model=model, args=args, train_dataset=ds, data_collator=default_data_collator, callbacks=cbs
+            model=model, args=args, train_dataset=ds, callbacks=cbs,
+            data_collator=pretrain_collator(model_attn_implementation(model), p.packing == "document"),
         ),
         counts,
     )

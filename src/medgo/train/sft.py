@@ -25,6 +25,7 @@ from medgo.model.chat import (
     has_generation_markers,
     labels_from_mask,
 )
+from medgo.model.packing import FlattenedCollator, model_attn_implementation, uses_varlen_attention
 from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
@@ -219,11 +220,14 @@ def build_trainer(
     )
     fused = s.fused_loss if s.fused_loss is not None else torch.cuda.is_available()
     extra = {}
-    if not torch.cuda.is_available():  # GPU: TRL's own collators (padding-free packing suits flash attention)
-        if s.packing:
-            extra["rows_collator"] = PackedRowsCollator(tok.pad_token_id)
-        elif s.padding_free is not False:
-            extra["rows_collator"] = RepackedBatchCollator(tok.pad_token_id, s.max_length)
+    # flash/flex attention: ONE flattened row with explicit cu_seqlens (varlen kernels isolate conversations;
+    # [B, L] rows would attend across them); sdpa/eager: rows with a block-diagonal mask (model/packing.py)
+    varlen = uses_varlen_attention(model_attn_implementation(model))
+    if s.packing:
+        extra["rows_collator"] = FlattenedCollator() if varlen else PackedRowsCollator(tok.pad_token_id)
+    elif s.padding_free or (s.padding_free is None and not torch.cuda.is_available()):
+        extra["rows_collator"] = FlattenedCollator() if varlen else RepackedBatchCollator(tok.pad_token_id,
+                                                                                         s.max_length)
     return MedgoSFTTrainer(
         model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=list(callbacks), fused_loss=fused,
         **extra,
