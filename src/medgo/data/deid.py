@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from medgo.data.deid_lexicon import (
+    COMMON_GIVEN,
     KIN_CUES,
     NAME_STOP,
     NAME_TITLES,
@@ -31,7 +32,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_2,
     WEAK_NAME_CUES,
 )
-from medgo.data.deid_names import extend_lists, find_role_names, plausible_given
+from medgo.data.deid_names import FUNCTION_SURNAMES, extend_lists, find_role_names, plausible_given
 
 PLACEHOLDERS = {
     "NAME": "[姓名]",
@@ -98,6 +99,11 @@ _RECORD_CUE = re.compile(
     r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|(?<![A-Za-z])ID)(?:号码|码|号)?"
     r"[:：\s为是]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{0,24})" + _NA
 )
+# "透析号：BA2024-4875", "就诊卡号 00123456": any short label ending in 号/号码/编号 before a code with 4+ digits.
+_RECORD_GENERIC = re.compile(
+    r"[\u4e00-\u9fff]{1,5}(?:号码|编号|号)[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})" + _NA
+)
+_CODE_AFTER_NAME = re.compile(r"[（(]\s*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{5,24})\s*[）)]")
 _BED = re.compile(r"(?<![0-9A-Za-z.])(\d{1,3}|[A-Za-z]\d{1,3})(?=床(?![旁边上下头尾位单垫]))")
 
 # ---- dates ------------------------------------------------------------------------------------------------
@@ -131,7 +137,7 @@ _NAME_FOLLOW = set("，,。.；;：:、（(）)【[】] \n\t男女之及和与�
 _TITLE_GOVERNOR = set("向和与给找请问跟被让由叫时于后前告知诉对把将在从当")
 _TITLE_BLOCK = set(
     "向和与给找请问带跟被让由叫是为位名个的各该此某本我你他她请看"
-    "于时后前中对经及以并或如将把在从当因常应需可要遵听会才再即则且又也都就还更最很至到按凭据随同替靠知诉"
+    "于时后前中对经及以并或如将把在从当因常应需可要遵听会才再即则且又也都就还更最很至到按凭据随同替靠知诉查包"
 )
 
 # ---- places -----------------------------------------------------------------------------------------------
@@ -184,6 +190,8 @@ def _find_numbers(text: str) -> list[Span]:
     out += [Span(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text)]
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_CUE.finditer(text)]
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _BED.finditer(text)]
+    out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_GENERIC.finditer(text)
+            if sum(c.isdigit() for c in m.group(1)) >= 4 and not m.group(0).startswith("编号")]
     return out
 
 
@@ -232,6 +240,10 @@ def _find_names(text: str) -> list[Span]:
         # try the longer reading first; accept only if what follows looks like the end of a name
         if cand.startswith("查") and sl == 1:
             continue  # "患者查离子": the verb 查, not a surname
+        if not plausible_given(cand[sl:]) or (
+            sl == 1 and cand[0] in FUNCTION_SURNAMES and not all(c in COMMON_GIVEN for c in cand[1:])
+        ):
+            continue  # "患者于我院", "患者应该": a function word, not a surname
         for k in range(len(cand), sl, -1):
             nxt = text[s + k : s + k + 1]
             if (not nxt or nxt in _NAME_FOLLOW or text.startswith(NAME_TITLES, s + k)) and _name_ok(cand[:k]):
@@ -352,6 +364,11 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     more = [Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]]
     if more:
         spans = _resolve(spans + more)
+    # "覃丽娟（00646668）": a code in parentheses right after a name is that person's record number
+    codes = [Span(m.start(1), m.end(1), "RECORD") for sp in spans if sp.type == "NAME"
+             for m in [_CODE_AFTER_NAME.match(text, sp.end)] if m]
+    if codes:
+        spans = _resolve(spans + codes)
     # roles for names found by the cue patterns without one
     roles = {(sp.start, sp.end): sp.role for sp in role_names + more if sp.role}
     spans = [Span(sp.start, sp.end, sp.type, roles.get((sp.start, sp.end), sp.role)) if sp.type == "NAME" else sp

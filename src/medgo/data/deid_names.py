@@ -10,11 +10,13 @@ import re
 
 from medgo.data.deid_lexicon import (
     CLINICIAN_ROLES,
+    COMMON_GIVEN,
     FOLLOW_WORDS,
     KIN_WORDS,
     NAME_FOLLOW,
     NAME_STOP,
     NOT_NAMES,
+    NOT_NAMES_CLINICAL,
     NOT_NAMES_ROLE,
     PATIENT_CUES,
     SURNAMES_1,
@@ -33,9 +35,9 @@ _TRAIL_BAD = set("陪表要询带独随亦也均既未诉说称告知请拒看�
 _GIVEN_BAD = set(
     "我你他她其院科室病症痛炎癌瘤术药片针剂次天年日周时分秒岁前后中内外上下左右床号处型性度级期区县市省"
     "路街村镇楼栋层号码电话机血尿便痰液压糖脂肝肾肺心胃肠脑骨皮肤眼耳鼻喉舌口腔腹胸背腰腿足手头颈部"
-    "查检诊治疗疾患医护士师员者人及并或且某两位名个咳喘闷热吐泻晕肿胀痒疼报拒"
+    "查检诊治疗疾患医护士师员者人及并或且某两位名个咳喘闷热吐泻晕肿胀痒疼报拒患"
 )
-_FUNCTION_SURNAMES = set("向和与给找请问跟被让由叫是为于时后前告知诉对把将在从当经以及并或如常应需可要才再即则且又也都就还更最很至到按凭据随同替靠")
+FUNCTION_SURNAMES = _FUNCTION_SURNAMES = set("曾向和与给找请问跟被让由叫是为于时后前告知诉对把将在从当经以及并或如常应需可要才再即则且又也都就还更最很至到按凭据随同替靠")
 
 
 def _alt(words: tuple[str, ...] | set[str]) -> str:
@@ -81,8 +83,13 @@ def _is_han(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
 
+_NOT_NAME_PREFIXES = tuple(NOT_NAMES | NOT_NAMES_CLINICAL)
+
+
 def not_a_name(cand: str) -> bool:
-    if cand in NOT_NAMES or cand in NOT_NAMES_ROLE:
+    if cand in NOT_NAMES or cand in NOT_NAMES_ROLE or cand in NOT_NAMES_CLINICAL:
+        return True
+    if any(w.startswith(cand) for w in NOT_NAMES_CLINICAL if w[0] == cand[0]):
         return True
     return any(w[0] == cand[0] and (cand.startswith(w) or w.startswith(cand)) for w in NOT_NAMES)
 
@@ -106,9 +113,10 @@ def _ends_ok(text: str, j: int, long: bool = False) -> bool:
             or text.startswith(_FOLLOW_WORDS, j))
 
 
-def read_name(text: str, i: int, rare: bool = True) -> int:
+def read_name(text: str, i: int, rare: bool = True, fallback: bool = False) -> int:
     """Length of a name starting at `i` (surname + one or two given characters) that ends where a name can
-    end; 0 if none. The longer reading wins when both end well."""
+    end; 0 if none. The longer reading wins when both end well. With `fallback` (a role or kin word stands
+    right before), a reading made of frequent given-name characters is taken even without a clean end."""
     sl = surname_len(text, i, rare)
     if not sl or (text[i] in "查左右" and sl == 1):  # "患者查离子", "患者左髋部": not surnames here
         return 0
@@ -119,10 +127,18 @@ def read_name(text: str, i: int, rare: bool = True) -> int:
         given = cand[sl:]
         if not _given_ok(given) or (g == 2 and given[-1] in _TRAIL_BAD):
             continue
-        if not_a_name(cand) or text.startswith(tuple(NOT_NAMES), i):
+        if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
             continue
         if _ends_ok(text, i + sl + g, long=g == 2):
             return sl + g
+    if fallback:
+        for g in (2, 1):
+            cand = text[i : i + sl + g]
+            given = cand[sl:]
+            if (len(given) == g and all(c in COMMON_GIVEN for c in given) and _given_ok(given)
+                    and not (g == 2 and given[-1] in _TRAIL_BAD) and not not_a_name(cand)
+                    and not text.startswith(_NOT_NAME_PREFIXES, i)):
+                return sl + g
     return 0
 
 
@@ -160,9 +176,74 @@ def _cue_names(text: str) -> list[tuple[int, int, str]]:
         role = _ROLE_OF[cue]
         i = m.start() + len(cue) + len(sep)
         # Without a separator only common surnames follow a clinical role ("医生常会安排" is not a name).
-        n = read_name(text, i, rare=bool(sep.strip()) or role != CLINICIAN)
+        if not sep and text[i : i + 1] in _FUNCTION_SURNAMES:
+            # "患者于受凉后", "患者应留意", "医生和朋友": a function word, unless a clean, common-looking name
+            n = read_name(text, i, rare=False)
+            if n and not all(c in COMMON_GIVEN for c in text[i + 1 : i + n]):
+                n = 0
+        else:
+            n = read_name(text, i, rare=bool(sep.strip()) or role != CLINICIAN, fallback=True)
         if n:
             out.append((i, i + n, role))
+    return out
+
+
+# "接种人：汪洁", "评估师：冯刚", "访视对象：佘宝华，住...": any short form label, then a whole name token.
+_LABEL = re.compile(r"(?:^|(?<=[\s，,。；;|｜()（）]))([" + _H + r"]{1,6})[ \t\u3000]*[:：][ \t\u3000]*", re.M)
+_NOT_PERSON_LABELS = (
+    "诊断", "主诉", "病史", "既往史", "现病史", "个人史", "家族史", "婚育史", "过敏史", "处理", "用药", "药物", "方案",
+    "结论", "检查", "项目", "标本", "结果", "职业", "民族", "籍贯", "婚姻", "过敏", "处方", "治疗", "查体", "体征",
+    "意见", "建议", "印象", "所见", "部位", "名称", "疫苗", "计划", "诊疗", "转归", "病理", "地址", "住址", "科室", "主题",
+)
+_NAME_END = set("，,。；;、（( \t\u3000\n|｜/：:")
+
+
+def _label_names(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _LABEL.finditer(text):
+        label = m.group(1)
+        if label.endswith(_NOT_PERSON_LABELS):
+            continue
+        i = m.end()
+        sl = surname_len(text, i, True)
+        if not sl or text[i] in "查左右":
+            continue
+        j = i + sl
+        while j < len(text) and j - i < sl + 2 and _is_han(text[j]):
+            j += 1
+        cand = text[i:j]
+        if len(cand) <= sl or (j < len(text) and text[j] not in _NAME_END):
+            continue
+        if not _given_ok(cand[sl:]) or not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
+            continue
+        role = _ROLE_OF.get(label, "")
+        if not role:
+            for w, r in _ROLE_OF.items():
+                if label.endswith(w):
+                    role = r
+                    break
+        out.append((i, j, role))
+    return out
+
+
+_ACTIVITY = ("查看", "查房", "会诊", "共同", "两位", "三位", "一同", "参加", "讨论", "看过", "到场", "在场", "签字")
+
+
+def _activity_lists(text: str) -> list[tuple[int, int, str]]:
+    """"今日金鑫、范志伟查看患者": two or more names in a list, followed by what clinicians do."""
+    out = []
+    for m in re.finditer("、", text):
+        b = name_ending_at(text, m.start(), rare=True)
+        if b < 0 or not all(c in COMMON_GIVEN for c in text[b + surname_len(text, b):m.start()]):
+            continue
+        i = m.end()
+        sl = surname_len(text, i, True)
+        for g in (2, 1):
+            e = i + sl + g
+            if sl and text.startswith(_ACTIVITY, e) and all(c in COMMON_GIVEN for c in text[i + sl:e]) \
+                    and not not_a_name(text[i:e]):
+                out += [(b, m.start(), CLINICIAN), (i, e, CLINICIAN)]
+                break
     return out
 
 
@@ -210,7 +291,9 @@ def _line_start_names(text: str) -> list[tuple[int, int, str]]:
         if not n:
             continue
         nxt = text[i + n : i + n + 2]
-        if (nxt[:1] == "于" and nxt[1:2].isdigit()) or nxt[:1] in ("因", "诉") or nxt in _LINE_NEXT:
+        if (nxt[:1] == "于" and nxt[1:2].isdigit()) or nxt[:1] in ("因", "诉") or nxt in _LINE_NEXT or (
+            nxt[:1] in "，,（(\u3000" and n <= 4 and all(c in COMMON_GIVEN for c in text[i + surname_len(text, i):i + n])
+        ):
             out.append((i, i + n, PATIENT))
     return out
 
@@ -286,7 +369,7 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
     return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _header_names(text) + _signature_names(text)
-            + _kin_after_names(text) + _line_start_names(text))
+            + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text))
 
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
