@@ -236,9 +236,14 @@ if __name__ == "__main__":
     import sys
 
     # `build.py fresh`: the fresh check set (fresh_templates.txt -> fresh_notes.jsonl, seed 1616, 2 copies)
-    fresh = sys.argv[1:] == ["fresh"]
-    rows = build(HERE / "fresh_templates.txt", seed=1616, copies=2, prefix="fresh") if fresh else build()
-    with open(HERE / ("fresh_notes.jsonl" if fresh else "notes.jsonl"), "w", encoding="utf-8") as f:
+    # `build.py blind`: the blind check set (blind_templates.txt -> blind_notes.jsonl, seed 161616, 2 copies)
+    which = sys.argv[1] if len(sys.argv) > 1 else ""
+    if which in ("fresh", "blind"):
+        seed = {"fresh": 1616, "blind": 161616}[which]
+        rows = build(HERE / f"{which}_templates.txt", seed=seed, copies=2, prefix=which)
+    else:
+        rows = build()
+    with open(HERE / (f"{which}_notes.jsonl" if which else "notes.jsonl"), "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{len(rows)} notes, {sum(len(x['phi']) for x in rows)} PHI spans, {sum(len(x['keep']) for x in rows)} keep spans")
