@@ -133,13 +133,48 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: in
     return _wrap(tok)
 
 
+# What a checkpoint's tokenizer consists of (transformers, sentencepiece and tiktoken layouts).
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json",
+    "added_tokens.json", "chat_template.jinja", "chat_template.json", "tokenizer.model", "qwen.tiktoken",
+)
+
+
 def load_pretrained_tokenizer(path: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
+    """A checkpoint's own tokenizer. `fixed` (an attribute set on it) lists what medgo had to add: a pad
+    token (the eos) or a chat template (medgo's ChatML) when the checkpoint has none."""
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    fixed = []
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+        fixed.append("pad_token")
     if not tok.chat_template:
         tok.chat_template = chatml_template()
+        fixed.append("chat_template")
+    tok.medgo_fixed = fixed
     return tok
+
+
+def tokenizer_files(folder: str | Path) -> list[Path]:
+    d = Path(folder)
+    return [d / f for f in TOKENIZER_FILES if (d / f).is_file()]
+
+
+def save_tokenizer(tokenizer: PreTrainedTokenizerBase, out: str | Path, source: str | Path | None = None) -> str:
+    """Write the tokenizer to `out`: the files of `source` copied byte for byte when it is a folder with
+    tokenizer files (what a user deploys is the checkpoint's own tokenizer and template, unchanged), else
+    save_pretrained. Returns "copied" or "saved"."""
+    import shutil
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = tokenizer_files(source) if source and Path(source).is_dir() else []
+    if files and "tokenizer_config.json" in {f.name for f in files}:
+        for f in files:
+            shutil.copyfile(f, out / f.name)
+        return "copied"
+    tokenizer.save_pretrained(str(out))
+    return "saved"
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:

@@ -13,6 +13,7 @@ from medgo.model.tokenizer import (
     SPECIAL_TOKENS,
     build_qwen2_tokenizer,
     load_pretrained_tokenizer,
+    save_tokenizer,
     train_bpe_tokenizer,
 )
 from medgo.stage import StageContext, StageResult
@@ -48,7 +49,9 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
             raise ConfigError("tokenizer.type=pretrained needs tokenizer.path or model.base")
         tok = load_pretrained_tokenizer(path, cfg.model.trust_remote_code)
     out = ctx.out / "tokenizer"
-    tok.save_pretrained(str(out))
+    # A checkpoint's tokenizer files are kept byte for byte unless medgo had to add a pad token or template.
+    source = path if t.type == "pretrained" and not getattr(tok, "medgo_fixed", []) else None
+    how = save_tokenizer(tok, out, source)
     # Characters per token on held-out text: how well the vocabulary fits the domain.
     held = [r["text"] for r in read_jsonl(ctx.run.stage("data") / OUT_FILES["corpus_heldout"])]
     n_chars = sum(len(x) for x in held)
@@ -58,5 +61,5 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     return StageResult(
         metrics={"vocab_size": len(tok), "chars_per_token_heldout": round(cpt, 4)},
         extra={"special_tokens": {s: tok.convert_tokens_to_ids(s) for s in SPECIAL_TOKENS if s in tok.get_vocab()},
-               "chat_stop": IM_END},
+               "chat_stop": IM_END, "files": how, "added_by_medgo": getattr(tok, "medgo_fixed", [])},
     )

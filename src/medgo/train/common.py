@@ -16,7 +16,7 @@ from medgo.errors import MedgoError
 from medgo.log import console
 from medgo.model.factory import initial_model, load_model, set_generation_defaults
 from medgo.model.lora import apply_lora, freeze_layers, merge_if_peft
-from medgo.model.tokenizer import load_tokenizer
+from medgo.model.tokenizer import load_tokenizer, save_tokenizer
 from medgo.run_dir import TRAIN_STAGES
 from medgo.stage import StageContext, StageResult
 from medgo.train.metrics import TelemetryCallback
@@ -131,12 +131,15 @@ def maybe_lora(cfg: RunConfig, model: PreTrainedModel) -> PreTrainedModel:
     return model
 
 
-def save_final(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, out: Path) -> Path:
-    """Merged, plain HF model + tokenizer in <stage>/model: what later stages, eval and serving load."""
+def save_final(
+    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, out: Path, tokenizer_dir: Path | None = None
+) -> Path:
+    """Merged, plain HF model + tokenizer in <stage>/model: what later stages, eval and serving load. The
+    tokenizer files are the run's tokenizer stage's, byte for byte (a checkpoint's own files and template)."""
     target = out / "model"
     merged = merge_if_peft(model)
     merged.save_pretrained(str(target), safe_serialization=True)
-    tokenizer.save_pretrained(str(target))
+    save_tokenizer(tokenizer, target, tokenizer_dir)
     return target
 
 
@@ -147,7 +150,7 @@ def finish(
     """Save model + loss history (main process only); return metrics for the manifest."""
     history = trainer.state.log_history
     if trainer.is_world_process_zero():
-        save_final(trainer.model, tokenizer, ctx.out)
+        save_final(trainer.model, tokenizer, ctx.out, ctx.run.tokenizer_dir)
         (ctx.out / "log_history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
     trainer.accelerator.wait_for_everyone()
     losses = [h["loss"] for h in history if "loss" in h]
