@@ -88,6 +88,18 @@ def test_cache_rebuild_encodes_nothing_unchanged(corpus, tmp_path):
     assert len(list((tmp_path / "cache" / enc.id).glob("*.npz"))) >= 1
 
 
+def test_cache_compacts_many_shards(tmp_path, monkeypatch):
+    monkeypatch.setattr(VectorCache, "COMPACT_AT", 3)
+    c = VectorCache(tmp_path, "enc")
+    for i in range(5):
+        c.put([f"{i:032d}"], np.full((1, 4), i, dtype=np.float32))
+    assert len(list((tmp_path / "enc").glob("*.npz"))) == 5
+    again = VectorCache(tmp_path, "enc")
+    assert len(again) == 5 and again.get(f"{4:032d}")[0] == 4
+    assert len(list((tmp_path / "enc").glob("*.npz"))) == 1
+    assert len(VectorCache(tmp_path, "enc")) == 5
+
+
 def test_build_add_and_rebuild_encode_only_what_changed(corpus, tmp_path):
     (tmp_path / "a.jsonl").write_text(
         "".join(

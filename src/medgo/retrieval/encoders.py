@@ -210,20 +210,43 @@ class VectorCache:
         self.hits = 0
         self.misses = 0
 
+    COMPACT_AT = 64  # shards; more are merged into one on load
+
     def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
         if not self.dir.is_dir():
             return
-        for shard in sorted(self.dir.glob("*.npz")):
+        shards = sorted(self.dir.glob("[!.]*.npz"))
+        read = []
+        for shard in shards:
             try:
                 with np.load(shard) as z:
                     keys, vecs = z["keys"], z["vecs"]
-            except Exception:  # a foreign or damaged file: ignore it, its vectors are re-encoded
+            except Exception:  # a foreign, damaged or just-merged file: its vectors are re-encoded
                 continue
+            read.append(shard)
             for k, v in zip(keys.tolist(), vecs, strict=False):
                 self._mem[k.decode() if isinstance(k, bytes) else str(k)] = v
+        if len(read) > self.COMPACT_AT:
+            self._compact(read)
+
+    def _compact(self, shards: list[Path]) -> None:
+        """One shard for everything read; the merged shard is in place before the old ones go."""
+        try:
+            self._write(list(self._mem), np.stack(list(self._mem.values())))
+            for shard in shards:
+                shard.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _write(self, keys: Sequence[str], vecs: np.ndarray) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        tmp = self.dir / f".{name}.tmp.npz"
+        np.savez(tmp, keys=np.array(keys, dtype="S32"), vecs=np.asarray(vecs, dtype=np.float32))
+        tmp.rename(self.dir / f"{name}.npz")
 
     def get(self, key: str) -> np.ndarray | None:
         self._load()
@@ -236,11 +259,7 @@ class VectorCache:
         for k, v in zip(keys, vecs, strict=True):
             self._mem[k] = v
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            name = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-            tmp = self.dir / f".{name}.tmp.npz"
-            np.savez(tmp, keys=np.array(keys, dtype="S32"), vecs=np.asarray(vecs, dtype=np.float32))
-            tmp.rename(self.dir / f"{name}.npz")
+            self._write(keys, vecs)
         except OSError:  # a read-only cache is still a cache for this process
             pass
 
