@@ -19,6 +19,7 @@ from medgo.data.deid_lexicon import (
     NOT_NAMES_CLINICAL,
     NOT_NAMES_ROLE,
     PATIENT_CUES,
+    PERSON_VERBS,
     SURNAMES_1,
     SURNAMES_2,
     SURNAMES_2_RARE,
@@ -226,6 +227,29 @@ def _label_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+_PERSON_VERB = re.compile("(?:" + _alt(PERSON_VERBS) + ")")
+_PAREN_OPEN_NAME = re.compile(r"[（(][ \t\u3000]*")
+
+
+def _object_names(text: str) -> list[tuple[int, int, str]]:
+    """"巡视谢军，诉头痛", "兹转诊俞杭生，89岁": a verb that takes a person, then a clean name made of frequent
+    given-name characters; and "（芮小萍，患者之妻）": a name opening a parenthesis, a kin word after it."""
+    out = []
+    for m in _PERSON_VERB.finditer(text):
+        i = m.end()
+        n = read_name(text, i, rare=True)
+        if n and text[i] not in _FUNCTION_SURNAMES and all(c in COMMON_GIVEN for c in text[i + surname_len(text, i):i + n]):
+            nxt = text[i + n : i + n + 1]
+            if not nxt or not _is_han(nxt) or text.startswith(_FOLLOW_WORDS, i + n):
+                out.append((i, i + n, ""))
+    for m in _PAREN_OPEN_NAME.finditer(text):
+        i = m.end()
+        n = read_name(text, i, rare=True)
+        if n and text[i + n : i + n + 1] in ("，", ",", "、", " ") and _PAREN_ROLE.search(text[i + n : i + n + 12]):
+            out.append((i, i + n, RELATIVE))
+    return out
+
+
 _ACTIVITY = ("查看", "查房", "会诊", "共同", "两位", "三位", "一同", "参加", "讨论", "看过", "到场", "在场", "签字")
 
 
@@ -369,7 +393,8 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
     return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _header_names(text) + _signature_names(text)
-            + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text))
+            + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
+            + _object_names(text))
 
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
