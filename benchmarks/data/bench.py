@@ -5,8 +5,9 @@
 Measures: clean+dedup MB/s and docs/s at 1x and 10x input (10x = the file list repeated ten times) with
 peak RSS of each run (child process), duplicate rates, datatrove's MinHash dedup (4 stages, local executor,
 same character 5-gram shingles, same 9x13 LSH bands) against medgo's dedup step on the same cleaned file,
-and de-identification precision/recall on synthetic annotated notes plus clinical-entity preservation on
-real CCKS2017 hospital records."""
+and de-identification (`--only deid` runs just that part): leak rates, precision/recall and planted-term
+keep rates on the generator's notes and on the independently written sets, clinical-entity preservation on
+real CCKS2017 hospital records, names found in name-free real text, throughput."""
 
 from __future__ import annotations
 
@@ -115,32 +116,95 @@ def stats(xs: list[float]) -> dict:
     return {"median": round(statistics.median(xs), 3), "min": round(min(xs), 3), "max": round(max(xs), 3), "runs": len(xs)}
 
 
-def deid_quality(data: Path) -> dict:
+DEID_SETS = Path(__file__).resolve().parent / "deid_independent"
+
+
+def _strip(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k not in ("leak_sample", "eaten_sample")}
+
+
+def _throughput(notes: list[dict], runs: int) -> dict:
+    from medgo.data.deid import deidentify
+
+    secs = []
+    for _ in range(max(1, runs)):
+        t0 = time.perf_counter()
+        for n in notes:
+            deidentify(n["text"])
+        secs.append(time.perf_counter() - t0)
+    chars = sum(len(n["text"]) for n in notes)
+    med = statistics.median(secs)
+    return {"notes": len(notes), "chars": chars, "seconds": stats(secs), "notes_per_s": round(len(notes) / med, 1),
+            "notes_per_s_min": round(len(notes) / max(secs), 1), "notes_per_s_max": round(len(notes) / min(secs), 1),
+            "kchars_per_s": round(chars / med / 1000, 1)}
+
+
+def _real_text_names(data: Path, n_qa: int = 3000, n_ehr: int = 2000) -> dict:
+    """Names the de-identifier finds in real medical text that holds (almost) no names: patient questions and
+    doctor answers (内科) and cEHRNER record snippets. Every hit is a candidate false positive."""
+    import itertools
+
     from medgo.data.deid import find_phi
+
+    docs = []
+    c = data / "corpora"
+    with open(c / "Chinese-medical-dialogue-data/Data_数据/IM_内科/内科.txt.utf8", encoding="utf-8") as f:
+        docs += [line.strip() for line in itertools.islice(f, 1, 1 + n_qa)]
+    with open(c / "ChineseBLUE/data/cEHRNER/train.json", encoding="utf-8") as f:
+        docs += [json.loads(line)["text"] for line in itertools.islice(f, 0, n_ehr)]
+    hits = []
+    for d in docs:
+        hits += [d[max(0, p.start - 6):p.end + 6] for p in find_phi(d) if p.type == "NAME"]
+    altered = sum(1 for d in docs if any(p.type == "NAME" for p in find_phi(d)))
+    return {"documents": len(docs), "documents_with_a_name": altered, "share": round(altered / len(docs), 4),
+            "name_hits_in_context": hits[:20]}
+
+
+def deid_quality(data: Path, runs: int = 3) -> dict:
+    """Leak rates, span precision/recall and planted-term keep rate on the generator's notes and on the sets
+    written independently of the detector (benchmarks/data/deid_independent); clinical content kept on the
+    CCKS2017 records; throughput; the pre-#16 detector's figures beside them (deid_baseline.json)."""
+    from medgo.data.deid_eval import ccks_content_kept, from_synth, load_notes, score_notes
     from medgo.data.synth_phi import generate_notes, score
 
     t0 = time.perf_counter()
-    synth = score(generate_notes(1000, seed=2024))
-    synth["seconds"] = round(time.perf_counter() - t0, 3)
-    ents = eaten = 0
-    found: dict[str, int] = {}
-    root = data / "corpora/MedicalNamedEntityRecognition/data_origin"
-    for f in glob.glob(str(root / "*/*.txtoriginal.txt")):
-        text = Path(f).read_text(encoding="utf-8")
-        cov = bytearray(len(text))
-        for p in find_phi(text):
-            cov[p.start : p.end] = b"\x01" * (p.end - p.start)
-            found[p.type] = found.get(p.type, 0) + 1
-        for line in Path(f.replace(".txtoriginal.txt", ".txt")).read_text(encoding="utf-8").splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 4:
-                s, e = int(parts[1]), int(parts[2]) + 1
-                ents += 1
-                eaten += any(cov[s:e])
-    synth.pop("misses_sample", None)
-    return {"synthetic_1000_notes": synth,
-            "ccks2017_real_records": {"clinical_entities": ents, "entities_touched": eaten,
-                                      "preserved_rate": round(1 - eaten / max(1, ents), 5), "phi_spans_found": found}}
+    synth_old = score(generate_notes(1000, seed=2024))
+    synth_old["seconds"] = round(time.perf_counter() - t0, 3)
+    synth_old.pop("misses_sample", None)
+    synth_notes = from_synth(generate_notes(1000, seed=2024))
+    indep = load_notes(DEID_SETS / "notes.jsonl")
+    fresh = load_notes(DEID_SETS / "fresh_notes.jsonl")
+    blind = load_notes(DEID_SETS / "blind_notes.jsonl")
+    even = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 0]
+    odd = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 1]
+    out = {
+        "metric": "leak_rate = share of notes holding a PHI type in which some gold string of that type survives "
+                  "(a gold span not fully replaced, or the string still anywhere in the output); recall per gold "
+                  "type; precision per predicted type (overlaps a gold span); keep_rate = planted clinical terms "
+                  "untouched and still present",
+        "synthetic_1000_notes": {**_strip(score_notes(synth_notes)), "generator_score": synth_old},
+        "independent_180_notes": _strip(score_notes(indep)),
+        "independent_even_templates_90": _strip(score_notes(even)),
+        "independent_odd_templates_90": _strip(score_notes(odd)),
+        "fresh_40_notes": _strip(score_notes(fresh)),
+        "blind_40_notes": _strip(score_notes(blind)),
+        "blind_40_notes_first_measurement": json.loads((DEID_SETS / "blind_first_measurement.json").read_text("utf-8"))[
+            "per_type"],
+        "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin"),
+        "real_text_names": _real_text_names(data),
+        "throughput_independent_180": _throughput(indep, runs),
+        "throughput_synthetic_1000": _throughput(synth_notes, runs),
+    }
+    base = Path(__file__).with_name("deid_baseline.json")
+    if base.is_file():
+        b = json.loads(base.read_text("utf-8"))
+        out["baseline_before_issue_16"] = {
+            "detector": b["detector"],
+            **{k: {t: v["leak_rate"] for t, v in b[k]["per_type"].items()} | {"keep_rate": b[k]["keep_rate"]}
+               for k in b if isinstance(b[k], dict) and "per_type" in b[k]},
+            "ccks2017_content_kept_rate": b["ccks2017_real_records"]["content_kept_rate"],
+        }
+    return out
 
 
 def main() -> None:
@@ -149,6 +213,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     ap.add_argument("--child", nargs="+")
+    ap.add_argument("--only", choices=["deid"], help="run only this part and merge it into --out")
     a = ap.parse_args()
     if a.child:
         kind, *rest = a.child
@@ -161,6 +226,22 @@ def main() -> None:
         print(json.dumps(r, ensure_ascii=False))
         return
     data = Path(a.data)
+    if a.only == "deid":
+        from medgo.machine import cpu_name
+
+        res = json.loads(Path(a.out).read_text("utf-8")) if Path(a.out).is_file() else {}
+        res["deid"] = deid_quality(data, a.runs)
+        res["deid"]["machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+                                  "note": "2 shared cores; other jobs were running"}
+        res["deid"]["date"] = dt.datetime.now().isoformat(timespec="seconds")
+        res["deid"]["command"] = " ".join([Path(sys.executable).name, *sys.argv])
+        Path(a.out).write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        d = res["deid"]
+        for k in ("synthetic_1000_notes", "independent_180_notes", "fresh_40_notes", "blind_40_notes"):
+            print(k, {t: v["leak_rate"] for t, v in d[k]["per_type"].items()}, "keep", d[k]["keep_rate"])
+        print("ccks kept", d["ccks2017_real_records"]["content_kept_rate"], "notes/s",
+              d["throughput_independent_180"]["notes_per_s"])
+        return
     files = corpus_files(data)
     res: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                              "python": platform.python_version(), "note": "2 shared cores; other jobs were running"},
@@ -209,7 +290,7 @@ def main() -> None:
         "ratio": round(statistics.median(o) / statistics.median(p), 3),
         "ratio_meaning": "medgo median time / peer median time (below 1 = medgo faster)",
     }
-    res["deid"] = deid_quality(data)
+    res["deid"] = deid_quality(data, a.runs)
     Path(a.out).write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     Path(a.out).with_suffix(".raw.tmp.json").unlink()
     print(json.dumps({k: res[k] for k in ("clean_dedup_1x", "clean_dedup_10x", "peer_near_dedup")}, ensure_ascii=False, indent=1))
