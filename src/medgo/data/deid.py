@@ -32,7 +32,13 @@ from medgo.data.deid_lexicon import (
     SURNAMES_2,
     WEAK_NAME_CUES,
 )
-from medgo.data.deid_names import FUNCTION_SURNAMES, extend_lists, find_role_names, plausible_given
+from medgo.data.deid_names import (
+    FUNCTION_SURNAMES,
+    extend_lists,
+    find_role_names,
+    plausible_given,
+    starts_or_prefixes_common_word,
+)
 
 PLACEHOLDERS = {
     "NAME": "[姓名]",
@@ -217,7 +223,7 @@ def _find_dates(text: str) -> list[tuple[Span, str, tuple[str, ...]]]:
 
 
 def _name_ok(cand: str) -> bool:
-    return len(cand) >= 2 and not any(cand.startswith(w) or w.startswith(cand) for w in NOT_NAMES if w[0] == cand[0])
+    return len(cand) >= 2 and not starts_or_prefixes_common_word(cand)
 
 
 def _trim_name(cand: str, surname_len: int) -> str:

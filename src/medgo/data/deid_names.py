@@ -87,12 +87,24 @@ def _is_han(c: str) -> bool:
 _NOT_NAME_PREFIXES = tuple(NOT_NAMES | NOT_NAMES_CLINICAL)
 
 
+_BY_FIRST: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+for _c in {w[0] for w in NOT_NAMES | NOT_NAMES_CLINICAL}:
+    _BY_FIRST[_c] = (tuple(w for w in NOT_NAMES if w[0] == _c), tuple(w for w in NOT_NAMES_CLINICAL if w[0] == _c))
+
+
+def starts_or_prefixes_common_word(cand: str) -> bool:
+    """`cand` starts with a NOT_NAMES word or is the start of one."""
+    return any(cand.startswith(w) or w.startswith(cand) for w in _BY_FIRST.get(cand[:1], ((), ()))[0])
+
+
 def not_a_name(cand: str) -> bool:
+    """A clinical or common word, or the start of one ("高血" of 高血压), rather than a name."""
     if cand in NOT_NAMES or cand in NOT_NAMES_ROLE or cand in NOT_NAMES_CLINICAL:
         return True
-    if any(w.startswith(cand) for w in NOT_NAMES_CLINICAL if w[0] == cand[0]):
+    common, clinical = _BY_FIRST.get(cand[:1], ((), ()))
+    if any(w.startswith(cand) for w in clinical):
         return True
-    return any(w[0] == cand[0] and (cand.startswith(w) or w.startswith(cand)) for w in NOT_NAMES)
+    return any(cand.startswith(w) or w.startswith(cand) for w in common)
 
 
 def plausible_given(given: str) -> bool:
