@@ -12,6 +12,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArgum
 from transformers.trainer_utils import get_last_checkpoint
 
 from medgo.config.schema import RunConfig, TrainConfig
+from medgo.data.jsonl import read_jsonl
+from medgo.data.stage import OUT_FILES
 from medgo.errors import MedgoError
 from medgo.log import console
 from medgo.model.factory import initial_model, load_model, set_generation_defaults
@@ -19,6 +21,7 @@ from medgo.model.lora import apply_lora, freeze_layers, merge_if_peft
 from medgo.model.tokenizer import load_tokenizer, save_tokenizer
 from medgo.run_dir import TRAIN_STAGES
 from medgo.stage import StageContext, StageResult
+from medgo.train.distributed import dequantized_merge, is_4bit, model_for_save, prepare_loading
 from medgo.train.metrics import TelemetryCallback
 
 
@@ -137,7 +140,7 @@ def save_final(
     """Merged, plain HF model + tokenizer in <stage>/model: what later stages, eval and serving load. The
     tokenizer files are the run's tokenizer stage's, byte for byte (a checkpoint's own files and template)."""
     target = out / "model"
-    merged = merge_if_peft(model)
+    merged = dequantized_merge(model) if is_4bit(model) else merge_if_peft(model)  # QLoRA: 16-bit, not NF4
     merged.save_pretrained(str(target), safe_serialization=True)
     save_tokenizer(tokenizer, target, tokenizer_dir)
     return target
@@ -149,8 +152,9 @@ def finish(
 ) -> StageResult:
     """Save model + loss history (main process only); return metrics for the manifest."""
     history = trainer.state.log_history
+    model = model_for_save(trainer)  # ZeRO-3 / FSDP: every rank joins the gather; rank 0 gets the model
     if trainer.is_world_process_zero():
-        save_final(trainer.model, tokenizer, ctx.out, ctx.run.tokenizer_dir)
+        save_final(model, tokenizer, ctx.out, ctx.run.tokenizer_dir)
         (ctx.out / "log_history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
     trainer.accelerator.wait_for_everyone()
     losses = [h["loss"] for h in history if "loss" in h]
@@ -175,13 +179,25 @@ def train_stage(
     counts: dict[str, Any],
 ) -> tuple[StageResult, Any]:
     """The common body of every training stage: starting model, tuning type, telemetry, resume, train, save."""
+    loading = prepare_loading(getattr(cfg, ctx.name), ctx.out, cfg.seed, cfg.model.finetuning == "qlora")
     model, started_from = starting_model(cfg, ctx, tokenizer)
     model = maybe_lora(cfg, model)
     tp = TelemetryCallback(ctx.out, seq_len)
     trainer = make_trainer(model, [tp])
+    del loading  # the trainer's own arguments hold the DeepSpeed config from here on
     resumed = resume_checkpoint(ctx)
     trainer.train(resume_from_checkpoint=resumed)
     return finish(trainer, tokenizer, ctx, tp, started_from, counts, resumed), trainer
+
+
+def stage_rows(ctx: StageContext, data_file: str, what: str) -> tuple[PreTrainedTokenizerBase, Path, list[dict]]:
+    """The preamble of the SFT and preference stages: the run's tokenizer and the data stage's rows of
+    `data_file` (a key of OUT_FILES), at least one of them."""
+    tok = stage_tokenizer(ctx)
+    path = ctx.run.stage("data") / OUT_FILES[data_file]
+    rows = list(read_jsonl(path))
+    require_rows(len(rows), what, path)
+    return tok, path, rows
 
 
 def disabled(name: str) -> StageResult:

@@ -3,7 +3,6 @@ chosen/rejected pairs. One dispatch table maps `preference.algorithm` to a TRL c
 
 from __future__ import annotations
 
-import copy
 import warnings
 from typing import Any
 
@@ -11,17 +10,15 @@ from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from medgo.config.schema import PreferenceConfig, RunConfig
-from medgo.data.jsonl import read_jsonl
 from medgo.data.schemas import prompt_messages
-from medgo.data.stage import OUT_FILES
 from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
     make_args,
-    require_rows,
-    stage_tokenizer,
+    stage_rows,
     train_stage,
 )
+from medgo.train.distributed import reference_kwargs
 
 NAME = "preference"
 REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
@@ -88,25 +85,24 @@ def build_trainer(
 ):
     p = cfg.preference
     config_cls, trainer_cls = _classes(p.algorithm)
-    args = make_args(config_cls, p, out, cfg.seed, **_algorithm_kwargs(p))
+    ref = reference_kwargs(model) if p.algorithm in ("dpo", "ipo", "kto") else {}
+    args = make_args(config_cls, p, out, cfg.seed, **_algorithm_kwargs(p), **ref)
     data = to_kto_rows(rows) if p.algorithm == "kto" else to_trl_rows(rows)
     kw: dict[str, Any] = dict(
         model=model, args=args, train_dataset=Dataset.from_list(data), processing_class=tok, callbacks=list(callbacks)
     )
     if p.algorithm in ("dpo", "ipo", "kto"):
-        # With LoRA the reference is the base weights with adapters off: no second copy. Otherwise a frozen
-        # copy made here (TRL would reload it from the model's path, which an in-memory model lacks).
-        kw["ref_model"] = None if hasattr(model, "peft_config") else copy.deepcopy(model).eval()
+        # No second copy of the model: with LoRA the reference is the base weights with adapters off; with
+        # full/freeze tuning TRL computes the reference log-probs with the model itself before the first step
+        # (precompute_ref_log_probs, see train/distributed.py).
+        kw["ref_model"] = None
     return trainer_cls(**kw)
 
 
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     if not cfg.preference.enabled:
         return disabled(NAME)
-    tok = stage_tokenizer(ctx)
-    path = ctx.run.stage("data") / OUT_FILES["preference"]
-    rows = list(read_jsonl(path))
-    require_rows(len(rows), "preference", path)
+    tok, _, rows = stage_rows(ctx, "preference", "preference")
     result, trainer = train_stage(
         cfg, ctx, tok, cfg.preference.max_length,
         lambda model, cbs: build_trainer(cfg, model, tok, rows, ctx.out, cbs), {"pairs": len(rows)},

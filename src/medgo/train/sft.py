@@ -14,8 +14,7 @@ from trl import SFTConfig as TrlSFTConfig
 from trl import SFTTrainer
 
 from medgo.config.schema import RunConfig
-from medgo.data.jsonl import Reject, read_jsonl, write_rejects
-from medgo.data.stage import OUT_FILES
+from medgo.data.jsonl import Reject, write_rejects
 from medgo.errors import DataError
 from medgo.log import console
 from medgo.model.chat import (
@@ -30,8 +29,7 @@ from medgo.stage import StageContext, StageResult
 from medgo.train.common import (
     disabled,
     make_args,
-    require_rows,
-    stage_tokenizer,
+    stage_rows,
     train_stage,
 )
 
@@ -264,23 +262,27 @@ def check_lengths(
 def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
     if not cfg.sft.enabled:
         return disabled(NAME)
-    tok = stage_tokenizer(ctx)
-    path = ctx.run.stage("data") / OUT_FILES["sft_train"]
-    rows = list(read_jsonl(path))
-    require_rows(len(rows), "SFT", path)
+    tok, path, rows = stage_rows(ctx, "sft_train", "SFT")
     n_in = len(rows)
     rows, rejects, truncated = check_lengths(rows, tok, cfg.sft.max_length, path, cfg.sft.assistant_only_loss)
     write_rejects(ctx.out / "rejects.jsonl", rejects)
+    too_long = sum(r.reason.startswith("too long") for r in rejects)
     if not rows:
+        if too_long == n_in:
+            raise DataError(
+                f"{path}: all {n_in} conversations are longer than sft.max_length={cfg.sft.max_length} before their "
+                "first assistant answer", hint=f"raise sft.max_length; see {ctx.out / 'rejects.jsonl'}",
+            )
         raise DataError(
-            f"{path}: all {n_in} conversations are longer than sft.max_length={cfg.sft.max_length} before their "
-            "first assistant answer", hint=f"raise sft.max_length; see {ctx.out / 'rejects.jsonl'}",
+            f"{path}: none of the {n_in} conversations is usable: {too_long} too long for sft.max_length="
+            f"{cfg.sft.max_length}, {n_in - too_long} without an assistant span in the chat template's rendering",
+            hint=f"check the chat template (tokenizer_config.json); see {ctx.out / 'rejects.jsonl'}",
         )
     if rejects or truncated:
-        console.print(f"sft: {len(rejects)} conversation(s) rejected as too long, {truncated} truncated "
+        console.print(f"sft: {len(rejects)} conversation(s) rejected ({too_long} too long), {truncated} truncated "
                       f"(max_length={cfg.sft.max_length})")
-    counts = {"conversations_in": n_in, "conversations": len(rows), "rejected_too_long": len(rejects),
-              "truncated": truncated}
+    counts = {"conversations_in": n_in, "conversations": len(rows), "rejected_too_long": too_long,
+              "rejected_no_assistant_span": len(rejects) - too_long, "truncated": truncated}
     result, _ = train_stage(
         cfg, ctx, tok, cfg.sft.max_length, lambda model, cbs: build_trainer(cfg, model, tok, rows, ctx.out, cbs),
         counts,
