@@ -202,11 +202,12 @@ def _cue_names(text: str) -> list[tuple[int, int, str]]:
 
 
 # "接种人：汪洁", "评估师：冯刚", "访视对象：佘宝华，住...": any short form label, then a whole name token.
-_LABEL = re.compile(r"(?:^|(?<=[\s，,。；;|｜()（）]))([" + _H + r"]{1,6})[ \t\u3000]*[:：][ \t\u3000]*", re.M)
+_LABEL = re.compile(r"([" + _H + r"]{1,6})[ \t\u3000]*[:：][ \t\u3000]*")
 _NOT_PERSON_LABELS = (
     "诊断", "主诉", "病史", "既往史", "现病史", "个人史", "家族史", "婚育史", "过敏史", "处理", "用药", "药物", "方案",
     "结论", "检查", "项目", "标本", "结果", "职业", "民族", "籍贯", "婚姻", "过敏", "处方", "治疗", "查体", "体征",
     "意见", "建议", "印象", "所见", "部位", "名称", "疫苗", "计划", "诊疗", "转归", "病理", "地址", "住址", "科室", "主题",
+    "图", "示", "超", "片", "镜", "声", "见", "为", "CT", "化验", "血常规", "生化", "体检",
 )
 _NAME_END = set("，,。；;、（( \t\u3000\n|｜/：:")
 
@@ -225,8 +226,17 @@ def _label_names(text: str) -> list[tuple[int, int, str]]:
         while j < len(text) and j - i < sl + 2 and _is_han(text[j]):
             j += 1
         cand = text[i:j]
-        if len(cand) <= sl or (j < len(text) and text[j] not in _NAME_END):
+        if len(cand) <= sl:
             continue
+        if j < len(text) and text[j] not in _NAME_END:
+            # "报告：上官婉清胸闷": a name of frequent given-name characters, then a symptom or verb
+            for g in (2, 1):
+                e = i + sl + g
+                if e <= j and text[e : e + 1] in _GIVEN_BAD and all(c in COMMON_GIVEN for c in text[i + sl : e]):
+                    break
+            else:
+                continue
+            j, cand = e, text[i:e]
         if not _given_ok(cand[sl:]) or not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
             continue
         role = _ROLE_OF.get(label, "")
@@ -250,9 +260,13 @@ def _object_names(text: str) -> list[tuple[int, int, str]]:
     for m in _PERSON_VERB.finditer(text):
         i = m.end()
         n = read_name(text, i, rare=True)
-        if n and text[i] not in _FUNCTION_SURNAMES and all(c in COMMON_GIVEN for c in text[i + surname_len(text, i):i + n]):
+        if n and text[i] not in _FUNCTION_SURNAMES:
             nxt = text[i + n : i + n + 1]
-            if not nxt or not _is_han(nxt) or text.startswith(_FOLLOW_WORDS, i + n):
+            common = all(c in COMMON_GIVEN for c in text[i + surname_len(text, i):i + n])
+            # a rarer given name only where the name is closed by punctuation ("兹转诊俞杭生，89岁")
+            if (common and (not nxt or not _is_han(nxt) or text.startswith(_FOLLOW_WORDS, i + n))) or (
+                nxt in ("，", ",", "。", "（", "(", "、", "；")
+            ):
                 out.append((i, i + n, ""))
     for m in _PAREN_OPEN_NAME.finditer(text):
         i = m.end()
