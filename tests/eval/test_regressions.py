@@ -116,3 +116,47 @@ def test_write_regressions_from_item_files(engine, tmp_path) -> None:
     ppl = [r for r in rows if r["metric"] == "perplexity"]
     assert len(ppl) == 1 and ppl[0]["model"] == "sft" and ppl[0]["baseline"] == "pretrain"
     assert ppl[0]["items"] == len(TEXTS) and ppl[0]["ci95"] is not None and ppl[0]["text"]["before"] == "10"
+
+
+def test_cblue_and_exam_items_from_predictions_files(tmp_path) -> None:
+    """Per-item CBLUE (accuracy, macro-F1, set micro-F1) and exam values, used only where they reproduce the
+    score in results.json."""
+    rng = random.Random(0)
+    n = 50
+    golds = [rng.choice("012") for _ in range(n)]
+    ents = [[[i, i + 2, "dis"]] for i in range(n)]
+    results = {}
+    for model, p_ok in (("pretrain", 0.3), ("sft", 0.95)):
+        cls = [g if rng.random() < p_ok else None for g in golds]
+        ner = [e if rng.random() < p_ok else [] for e in ents]
+        exam = [("A" if rng.random() < p_ok else "B") for _ in range(n)]
+        d = tmp_path / "cblue" / model / "predictions"
+        d.mkdir(parents=True)
+        (d / "KUAKE-QIC.jsonl").write_text("".join(json.dumps({"i": i, "id": f"q{i}", "gold": g, "parsed": p}) + "\n"
+                                                   for i, (g, p) in enumerate(zip(golds, cls, strict=True))))
+        (d / "CHIP-STS.jsonl").write_text((d / "KUAKE-QIC.jsonl").read_text())
+        (d / "CMeEE-V2.jsonl").write_text("".join(json.dumps({"i": i, "gold": g, "parsed": p}) + "\n"
+                                                  for i, (g, p) in enumerate(zip(ents, ner, strict=True))))
+        e = tmp_path / "exams" / model / "predictions"
+        e.mkdir(parents=True)
+        (e / "cmmlu-medical.jsonl").write_text("".join(json.dumps({"id": i, "gold": "A", "loglik": x}) + "\n"
+                                                       for i, x in enumerate(exam)))
+        acc = sum(g == p for g, p in zip(golds, cls, strict=True)) / n
+        tp = sum(bool(x) for x in ner)
+        from medgo.eval.metrics import macro_prf
+
+        results[model] = {"cblue": {"KUAKE-QIC": {"metric": "accuracy", "generate": acc},
+                                    "CHIP-STS": {"metric": "macro_f1", "generate": macro_prf(golds, cls)["f1"]},
+                                    "CMeEE-V2": {"metric": "f1", "generate": 2 * tp / (2 * tp + 0 + (n - tp))},
+                                    "CHIP-CTC": {"metric": "accuracy", "generate": 0.123}},  # no file: no items
+                          "exams": {"cmmlu-medical": {"loglik": exam.count("A") / n}}}
+    results["sft"]["exams"]["cmmlu-medical"]["loglik"] += 0.01  # does not match its items: dropped
+    items = load_items(tmp_path, "sft", None, results["sft"])
+    assert set(items) == {"cblue:KUAKE-QIC:generate", "cblue:CHIP-STS:generate", "cblue:CMeEE-V2:generate"}
+    assert "exams:cmmlu-medical:loglik" in load_items(tmp_path, "pretrain", None, results["pretrain"])
+    comps = {(c.metric, c.baseline): c for c in compare(results, {m: load_items(tmp_path, m, None, results[m])
+                                                                  for m in results}, n_boot=200)}
+    assert comps[("cblue:KUAKE-QIC:generate", "pretrain")].ci[0] > 0  # SFT clearly better: not flagged
+    assert comps[("cblue:CHIP-CTC:generate", "pretrain")].ci is None
+    assert comps[("exams:cmmlu-medical:loglik", "pretrain")].ci is None
+    assert comps[("cblue:CMeEE-V2:generate", "pretrain")].label == "CBLUE CMeEE-V2 f1 (generate)"

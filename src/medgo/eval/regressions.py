@@ -9,8 +9,10 @@ flagged regression. The eval stage writes every comparison to `eval/regressions.
 (which may not import this package) renders it, lists the flags at its top, and under
 `eval.regressions: fail` stops the run.
 
-Metrics with no per-item file (preference accuracy, CBLUE and exam scores without item files) appear in
-the table with their change but no interval, and are never flagged."""
+CBLUE and exam scores get their items from the suites' predictions files (accuracy, macro-F1 and set
+micro-F1 tasks; per-item values are used only where they reproduce the score in results.json exactly).
+Metrics with no per-item values (preference accuracy, ROUGE-type scores) appear in the table with their
+change but no interval, and are never flagged."""
 
 from __future__ import annotations
 
@@ -135,13 +137,111 @@ def _macro_f1_over(labels: Sequence[str]) -> Callable[[Sequence[tuple[str, str |
     return f
 
 
+def _macro_f1_union(vals: Sequence[tuple[str, str | None]]) -> float:
+    """CBLUE's macro-F1 (metrics.macro_prf): classes = gold labels and predicted ones; a missing prediction
+    counts against its gold class and adds no class."""
+    labels = {g for g, _ in vals} | {p for _, p in vals if p is not None}
+    if not labels:
+        return 0.0
+    f1s = []
+    for lab in labels:
+        tp = sum(g == lab and p == lab for g, p in vals)
+        fp = sum(g != lab and p == lab for g, p in vals)
+        fn = sum(g == lab and p != lab for g, p in vals)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s)
+
+
+def _micro_f1(vals: Sequence[tuple[int, int, int]]) -> float:
+    tp, fp, fn = (sum(v[i] for v in vals) for i in range(3))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _tuples(x: Any) -> Any:
+    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+
+
+def _set_counts(gold: Any, pred: Any) -> tuple[int, int, int]:
+    g = {_tuples(v) for v in gold or []}
+    p = {_tuples(v) for v in pred or []}
+    return len(g & p), len(p - g), len(g - p)
+
+
+CBLUE_ITEMS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Sequence[Any]], float]]] = {
+    "accuracy": (lambda g, p: float(g == p), _mean),
+    "macro_f1": (lambda g, p: (g, p), _macro_f1_union),
+    "f1": (_set_counts, _micro_f1),
+}
+
+
+def flat_metrics(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, float]], dict[str, tuple[str, bool]]]:
+    """Every comparable number per model: the top-level metrics, and CBLUE / exam scores per task and method
+    (keys `cblue:<task>:<method>`, `exams:<task>:<method>`), with their labels."""
+    flat: dict[str, dict[str, float]] = {}
+    labels: dict[str, tuple[str, bool]] = dict(METRICS)
+    for m, r in results.items():
+        row = {k: float(v) for k, v in r.items() if k in METRICS and isinstance(v, (int, float))}
+        for t, tr in (r.get("cblue") or {}).items():
+            for method in ("generate", "loglik"):
+                if isinstance(tr, dict) and isinstance(tr.get(method), (int, float)):
+                    row[f"cblue:{t}:{method}"] = float(tr[method])
+                    labels[f"cblue:{t}:{method}"] = (f"CBLUE {t} {tr.get('metric') or 'score'} ({method})", False)
+        for t, tr in (r.get("exams") or {}).items():
+            for method in ("loglik", "loglik_norm", "generate"):
+                if isinstance(tr, dict) and isinstance(tr.get(method), (int, float)):
+                    row[f"exams:{t}:{method}"] = float(tr[method])
+                    labels[f"exams:{t}:{method}"] = (f"exam {t} accuracy ({method})", False)
+        flat[m] = row
+    return flat, labels
+
+
+def _suite_items(eval_dir: Path, model: str, results: dict[str, Any]) -> dict[str, Items]:
+    """CBLUE / exam items from the predictions files, kept only where they reproduce results.json's score."""
+    out: dict[str, Items] = {}
+    for suite in ("cblue", "exams"):
+        scores = results.get(suite) or {}
+        base = eval_dir / suite / model
+        if not scores or not base.is_dir():
+            continue
+        for path in sorted(base.rglob("predictions/*.jsonl")):
+            task = path.stem
+            tr = scores.get(task)
+            if not isinstance(tr, dict):
+                continue
+            rows = _read_jsonl(path)
+            ids = [str(r.get("id") if r.get("id") is not None else r.get("i", i)) for i, r in enumerate(rows)]
+            for method in ("generate", "loglik", "loglik_norm"):
+                want = tr.get(method)
+                if not isinstance(want, (int, float)):
+                    continue
+                field_ = "parsed" if method == "generate" else method
+                if suite == "exams":
+                    vals = {k: float(r.get(field_) == r["gold"]) for k, r in zip(ids, rows, strict=True)
+                            if method == "generate" or field_ in r}
+                    items = Items(vals, _mean)
+                else:
+                    kind = CBLUE_ITEMS.get(str(tr.get("metric")))
+                    if kind is None:
+                        continue
+                    items = Items({k: kind[0](r.get("gold"), r.get(field_)) for k, r in zip(ids, rows, strict=True)},
+                                  kind[1])
+                try:
+                    ok = items.values and abs(items.agg(list(items.values.values())) - float(want)) < 1e-6
+                except (TypeError, ValueError, KeyError):
+                    ok = False
+                if ok:
+                    out[f"{suite}:{task}:{method}"] = items
+    return out
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def load_items(eval_dir: Path, model: str, cls_labels: Sequence[str] | None = None) -> dict[str, Items]:
-    """Every per-item metric the eval stage left for `model`."""
-    out: dict[str, Items] = {}
+def load_items(eval_dir: Path, model: str, cls_labels: Sequence[str] | None = None,
+               results: dict[str, Any] | None = None) -> dict[str, Items]:
+    """Every per-item metric the eval stage left for `model` (CBLUE / exams need the model's `results`)."""
+    out: dict[str, Items] = _suite_items(eval_dir, model, results) if results else {}
     p = eval_dir / "items" / model / "perplexity.json"
     if p.is_file():
         d = json.loads(p.read_text(encoding="utf-8"))
@@ -251,15 +351,18 @@ def compare(results: dict[str, dict[str, Any]], items: dict[str, dict[str, Items
             n_boot: int = N_BOOT, seed: int = 0) -> list[Comparison]:
     """Each metric of each evaluated stage against the stage before it and against `init`."""
     models = [m for m in ORDER if m in results] + [m for m in results if m not in ORDER]
+    flat, labels = flat_metrics(results)
     out: list[Comparison] = []
-    for key, (label, lower) in METRICS.items():
-        have = [m for m in models if isinstance(results[m].get(key), (int, float))]
+    keys = list(dict.fromkeys(k for m in models for k in flat[m]))
+    for key in sorted(keys, key=lambda k: (list(METRICS).index(k) if k in METRICS else len(METRICS), k)):
+        label, lower = labels[key]
+        have = [m for m in models if key in flat[m]]
         for i, m in enumerate(have[1:], 1):
             pairs = [(have[i - 1], "previous")]
             if have[0] == "init" and have[i - 1] != "init":
                 pairs.append(("init", "base"))
             for base, kind in pairs:
-                c = Comparison(key, label, m, base, float(results[base][key]), float(results[m][key]), lower, kind=kind)
+                c = Comparison(key, label, m, base, flat[base][key], flat[m][key], lower, kind=kind)
                 a, b = items.get(base, {}).get(key), items.get(m, {}).get(key)
                 if a is not None and b is not None and (boot := paired_bootstrap(a, b, n_boot, seed)) is not None:
                     c.ci, c.n = (boot[0], boot[1]), boot[2]
@@ -285,7 +388,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
 def write_regressions(eval_dir: Path, results: dict[str, dict[str, Any]], cls_labels: Sequence[str] | None = None,
                       seed: int = 0, n_boot: int = N_BOOT) -> Path:
     """Compare every evaluated model (items from `eval_dir`) and write `eval_dir/regressions.json`."""
-    items = {m: load_items(eval_dir, m, cls_labels) for m in results}
+    items = {m: load_items(eval_dir, m, cls_labels, results[m]) for m in results}
     comps = compare(results, items, n_boot=n_boot, seed=seed)
     path = eval_dir / "regressions.json"
     path.write_text(json.dumps({"n_boot": n_boot, "seed": seed, "comparisons": [to_json(c) for c in comps]},
