@@ -210,12 +210,19 @@ class ClinicalQAEvalConfig(Section):
 
 
 class ExamsEvalConfig(Section):
-    """Multiple-choice exams (CMMLU medical, CNMLEQA, MedQA-MCMLE, CMB-Exam) inside the eval stage."""
+    """Multiple-choice exams inside the eval stage: CMMLU medical (cmmlu-medical) and general (cmmlu-general: its
+    58 non-medical subjects, general ability kept or lost), CNMLEQA, MedQA-MCMLE, MedQA-USMLE (English), CMB-Exam."""
 
     enabled: bool = True
-    tasks: list[str] = Field(default_factory=lambda: ["cmmlu-medical", "cnmleqa"])
+    tasks: list[str] = Field(default_factory=lambda: ["cmmlu-medical", "cmmlu-general", "cnmleqa", "medqa-usmle"])
     limit: int = Field(0, ge=0, description="questions per exam (0 = all)")
     methods: list[Literal["loglik", "generate"]] = Field(default_factory=lambda: ["loglik"])
+    protocol: Literal["published", "chat"] = Field(
+        "published", description="published = each benchmark's own prompt, answer-letter scoring and k-shot "
+        "(CMMLU 5-shot from dev); chat = medgo's chat-template prompt scoring 'X. option<|im_end|>'")
+    shots: int | None = Field(None, ge=0, description="few-shot examples (default: the protocol's own)")
+    full: bool = Field(False, description="cmmlu-general: every question instead of the seeded subset")
+    general_per_subject: int = Field(8, ge=1, description="cmmlu-general's seeded subset: questions per subject")
     data_dir: str | None = Field(None, description="default $MEDGO_DATA, else the bundled samples")
     models: list[Literal["init", "pretrain", "sft", "preference"]] = Field(
         default_factory=lambda: ["pretrain", "sft", "preference"]

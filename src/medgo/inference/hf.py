@@ -150,36 +150,108 @@ class HFEngine:
         self.model.generate(attention_mask=torch.ones_like(kw["input_ids"]), **kw)
 
     # -- scoring ---------------------------------------------------------------------------------
+    LL_MIN_SAVED = 64  # tokens a shared prefix must save (its length x extra rows) to earn its own pass
+
     @torch.inference_mode()
     def loglikelihood(self, requests: list[tuple[Prompt, str]]) -> list[tuple[float, bool]]:
-        encoded = []
+        """Sum log p(continuation | context) and whether greedy decoding gives it, per request.
+
+        Work is shared three ways, none of which changes a number: requests whose model input is the same
+        (same context, continuations differing only in their last token, e.g. answer letters) are one row;
+        rows that share a long token prefix (a subject's few-shot examples, a question's context under its
+        options) compute that prefix's KV cache once and run only their own tokens over it; rows are batched
+        by length (sorted), and logits are computed only where a continuation token is scored."""
+        rendered: dict[int, tuple[Prompt, list[int]]] = {}  # one render + encode per context object
+        seqs: list[tuple[list[int], int]] = []
         for ctx, cont in requests:
-            c_ids = self.encode(self.render(ctx))
+            key = id(ctx)
+            if key not in rendered:
+                rendered[key] = (ctx, self.encode(self.render(ctx)))
             x_ids = self.encode(cont)
-            seq = (c_ids + x_ids)[-self.max_len :]
-            encoded.append((seq, len(x_ids)))
-        out: list[tuple[float, bool]] = []
-        for i in range(0, len(encoded), self.batch_size):
-            out.extend(self._ll_batch(encoded[i : i + self.batch_size]))
+            seq = (rendered[key][1] + x_ids)[-self.max_len :]
+            seqs.append((seq, min(len(x_ids), len(seq) - 1)))
+        row_of: dict[tuple[int, ...], int] = {}
+        rows: list[list[int]] = []
+        first_pos: list[int] = []  # per row: the first position whose logits are needed
+        for seq, n in seqs:
+            k = tuple(seq[:-1])
+            if k not in row_of:
+                row_of[k] = len(rows)
+                rows.append(seq[:-1])
+                first_pos.append(len(seq) - 1 - n)
+            r = row_of[k]
+            first_pos[r] = min(first_pos[r], len(seq) - 1 - n)
+        logps = self._row_logprobs(rows, first_pos)
+        out = []
+        for seq, n in seqs:
+            r = row_of[tuple(seq[:-1])]
+            lp = logps[r][len(seq) - 1 - n - first_pos[r] :]  # (n, vocab): positions predicting the continuation
+            target = torch.tensor(seq[len(seq) - n :], device=lp.device)
+            total = lp.gather(1, target[:, None]).sum().item()
+            out.append((total, bool((lp.argmax(-1) == target).all().item())))
         return out
 
-    def _ll_batch(self, batch: list[tuple[list[int], int]]) -> list[tuple[float, bool]]:
-        width = max(len(s) for s, _ in batch)
+    def _row_logprobs(self, rows: list[list[int]], first_pos: list[int]) -> list[torch.Tensor]:
+        """log-softmax rows from first_pos[i] to the end of rows[i], for every row."""
+        res: list[torch.Tensor | None] = [None] * len(rows)
+        for prefix_len, members in ll_groups(rows, first_pos, self.MIN_SHARED_PREFIX, self.LL_MIN_SAVED):
+            cache = self._prefix_kv(rows[members[0]][:prefix_len]) if prefix_len else None
+            if cache is None:
+                prefix_len = 0
+            members = sorted(members, key=lambda i: len(rows[i]))
+            for b in range(0, len(members), self.batch_size):
+                idx = members[b : b + self.batch_size]
+                for i, lp in zip(idx, self._ll_forward([rows[i] for i in idx], [first_pos[i] for i in idx],
+                                                       prefix_len, cache), strict=True):
+                    res[i] = lp
+        return [r for r in res if r is not None]
+
+    def _heads(self) -> tuple[object, object] | None:
+        """(decoder, lm head) when logits can be computed at chosen positions only; None: use the full model."""
+        get_dec = getattr(self.model, "get_decoder", None)
+        head = self.model.get_output_embeddings() if hasattr(self.model, "get_output_embeddings") else None
+        cfg = self.model.config
+        if get_dec is None or head is None or getattr(cfg, "final_logit_softcapping", None) or \
+                getattr(cfg, "logit_scale", None) or type(self.model).__name__ not in _PLAIN_HEAD_MODELS:
+            return None
+        return get_dec(), head
+
+    def _prefix_kv(self, prefix: list[int]) -> object | None:
+        ids = torch.tensor([prefix], device=self.device)
+        heads = self._heads()
+        net = heads[0] if heads else self.model
+        out = net(input_ids=ids, use_cache=True)
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        return cache if cache is not None and hasattr(cache, "batch_repeat_interleave") else None
+
+    def _ll_forward(self, rows: list[list[int]], first_pos: list[int], n: int,
+                    cache: object | None) -> list[torch.Tensor]:
+        """One batch: each row's tokens after the shared prefix (length n, KV in `cache`), right-padded."""
         pad = self.tok.pad_token_id
-        ids = torch.tensor([s + [pad] * (width - len(s)) for s, _ in batch], device=self.device)
-        attn = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s, _ in batch], device=self.device)
-        logits = self.model(input_ids=ids, attention_mask=attn).logits.float()
-        logp = F.log_softmax(logits, dim=-1)
-        res = []
-        for b, (seq, n_cont) in enumerate(batch):
-            L = len(seq)
-            pos = torch.arange(L - n_cont - 1, L - 1, device=self.device)
-            target = ids[b, L - n_cont : L]
-            lp = logp[b, pos]
-            total = lp.gather(1, target[:, None]).sum().item()
-            greedy = bool((lp.argmax(-1) == target).all().item())
-            res.append((total, greedy))
-        return res
+        own = [r[n:] for r in rows]
+        width = max(len(x) for x in own)
+        ids = torch.tensor([x + [pad] * (width - len(x)) for x in own], device=self.device)
+        attn = torch.tensor([[1] * (n + len(x)) + [0] * (width - len(x)) for x in own], device=self.device)
+        kw: dict = {"input_ids": ids, "attention_mask": attn}
+        if cache is not None:
+            kw["cache"] = copy.deepcopy(cache)
+            kw["cache"].batch_repeat_interleave(len(rows))
+            kw["use_cache"] = True
+        heads = self._heads()
+        b_idx = [b for b, (x, p) in enumerate(zip(own, first_pos, strict=True)) for _ in range(p - n, len(x))]
+        t_idx = [t for x, p in zip(own, first_pos, strict=True) for t in range(p - n, len(x))]
+        if heads:
+            hidden = heads[0](**kw).last_hidden_state[b_idx, t_idx]
+            logits = heads[1](hidden)
+        else:
+            logits = self.model(**kw).logits[b_idx, t_idx]
+        logp = F.log_softmax(logits.float(), dim=-1)
+        out, k = [], 0
+        for x, p in zip(own, first_pos, strict=True):
+            m = len(x) - (p - n)
+            out.append(logp[k : k + m])
+            k += m
+        return out
 
     @torch.inference_mode()
     def perplexity(self, texts: list[str], block_size: int) -> dict[str, float]:
@@ -218,6 +290,45 @@ def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
             if j != -1:
                 cut = min(cut, j)
     return text[:cut], cut < len(text)
+
+
+_PLAIN_HEAD_MODELS = {"Qwen2ForCausalLM", "Qwen3ForCausalLM", "Qwen2MoeForCausalLM", "Qwen3MoeForCausalLM",
+                      "LlamaForCausalLM", "MistralForCausalLM", "PeftModelForCausalLM"}
+
+
+def ll_groups(rows: list[list[int]], first_pos: list[int], min_prefix: int,
+              min_saved: int) -> list[tuple[int, list[int]]]:
+    """Rows grouped by a shared token prefix: (prefix length, row indices); 0 = no shared prefix. Rows are
+    sorted as token sequences, so rows sharing a prefix are neighbours; a group grows while the prefix it
+    shares stays at least half as long (a subject's few-shot block, not just the header every subject has).
+    The prefix never reaches a position whose logits are needed."""
+    limit = [min(p, len(r) - 1) for p, r in zip(first_pos, rows, strict=True)]  # each row keeps a token
+    order = sorted(range(len(rows)), key=lambda i: rows[i])
+    groups: list[tuple[int, list[int]]] = []
+    loose: list[int] = []
+
+    def close(n: int, members: list[int]) -> None:
+        if len(members) > 1 and n >= min_prefix and n * (len(members) - 1) >= min_saved:
+            groups.append((n, members))
+        else:
+            loose.extend(members)
+
+    cur: list[int] = []
+    n = 0
+    for i in order:
+        if not cur:
+            cur, n = [i], limit[i]
+            continue
+        m = min(n, limit[i], shared_prefix_len(rows[cur[0]], [rows[i]], n))
+        if m >= min_prefix and (len(cur) == 1 or 2 * m >= n):
+            cur.append(i)
+            n = m
+        else:
+            close(n, cur)
+            cur, n = [i], limit[i]
+    if cur:
+        close(n, cur)
+    return groups + ([(0, loose)] if loose else [])
 
 
 def shared_prefix_len(ref: list[int], others: list[list[int]], limit: int) -> int:

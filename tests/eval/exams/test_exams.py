@@ -1,5 +1,6 @@
-"""Exam loaders (project samples in all four formats; shared CMMLU / CNMLEQA / MCMLE when present), the two
-log-likelihood scorers on a scripted engine, and `medgo eval run --suite exams` on a tiny model."""
+"""Exam loaders (project samples in every format; shared CMMLU / CNMLEQA / MCMLE / USMLE when present), the
+two protocols' prompts, the log-likelihood scorers on a scripted engine, the HF engine's shared-prefix
+scoring against a plain forward pass, and `medgo eval run --suite exams` on a tiny model."""
 
 from __future__ import annotations
 
@@ -7,11 +8,24 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from medgo.cli.main import app
-from medgo.eval.suites.exams import MCQ, ExamSpec, load_exam, loglik_choice, prompt, run_exams
+from medgo.eval.suites.exams import (
+    MCQ,
+    ExamSpec,
+    build_prompts,
+    general_subset,
+    load_exam,
+    loglik_choice,
+    prompt,
+    run_exams,
+    select_questions,
+)
+from medgo.eval.suites.exams_protocols import CMMLU_GENERAL, CMMLU_SUBJECTS
 from medgo.inference.base import Completion, GenerationParams
+from medgo.inference.hf import HFEngine, ll_groups
 
 
 class Scripted:
@@ -24,7 +38,7 @@ class Scripted:
         self.ll, self.text = ll, text
 
     def loglikelihood(self, reqs):
-        return [(self.ll.get(c.split("<|im_end|>")[0], -float(len(c))), False) for _, c in reqs]
+        return [(self.ll.get(c, -float(len(c))), False) for _, c in reqs]
 
     def generate(self, prompts, params: GenerationParams):
         return [Completion(self.text, 1, 1, "stop") for _ in prompts]
@@ -34,19 +48,79 @@ class Scripted:
 
 
 def test_samples_load_in_every_format() -> None:
-    for name, n in (("cmmlu-medical", 7), ("cnmleqa", 10), ("medqa-mcmle", 10), ("cmb-exam", 8)):
+    for name, n in (("cmmlu-medical", 7), ("cmmlu-general", 8), ("cnmleqa", 10), ("medqa-mcmle", 10),
+                    ("medqa-usmle", 5), ("cmb-exam", 8)):
         qs, _ = load_exam(name, None)
         assert len(qs) == n and all(q.answer <= set(q.options) for q in qs)
     cmb = load_exam("cmb-exam", None)[0]
     assert [q.multi for q in cmb].count(True) == 2 and cmb[-1].answer == frozenset("AC")
 
 
-def test_raw_and_length_normalised_loglik_differ() -> None:
+def test_length_normalised_by_exactly_the_scored_text() -> None:
     q = MCQ("q", "问", {"A": "短", "B": "一个很长很长的选项"}, frozenset("B"))
-    # raw: A (-4 > -9); per character: A -4/4 = -1.0, B -9/12 = -0.75 -> B
-    eng = Scripted({"A. 短": -4.0, "B. 一个很长很长的选项": -9.0})
-    raw, norm = loglik_choice(eng, [prompt(q, [])], [q])
-    assert (raw, norm) == (["A"], ["B"])
+    # chat continuations are "A. 短<|im_end|>" (14 chars, 16 bytes) and "B. 一个很长很长的选项<|im_end|>" (22, 46)
+    eng = Scripted({"A. 短<|im_end|>": -7.0, "B. 一个很长很长的选项<|im_end|>": -12.0})
+    got = loglik_choice(eng, [prompt(q, [])], [q], "chat")
+    # raw: A (-7 > -12); per char: A -0.500, B -0.545 -> A; per byte: A -0.4375, B -0.261 -> B
+    assert (got["loglik"], got["loglik_norm"], got["loglik_bytes"]) == (["A"], ["A"], ["B"])
+    assert got["scores"] == [[-7.0, -12.0]]
+    # published: the answer letter after a space; every continuation is 2 characters
+    pub = loglik_choice(Scripted({" A": -3.0, " B": -2.0}), ["问\nA. 短\nB. 长\n答案："], [q], "published")
+    assert pub["loglik"] == pub["loglik_norm"] == pub["loglik_bytes"] == ["B"]
+
+
+def test_published_prompts_follow_each_benchmark() -> None:
+    spec = ExamSpec(tasks=["cmmlu-medical"], protocol="published")
+    qs = select_questions("cmmlu-medical", spec)[0]
+    prompts, k = build_prompts("cmmlu-medical", qs, spec)
+    assert k == 5 and isinstance(prompts[0], str)
+    p = prompts[0]
+    assert p.startswith("以下是关于临床知识的单项选择题，请直接给出正确答案的选项。\n\n成人正常静息心率的范围是\nA. 40-50次/分\n")
+    assert p.count("答案：") == 6 and p.count("答案： ") == 5 and p.endswith(qs[0].question + "\nA. 转移性右下腹痛\n"
+                                                                              "B. 左下腹绞痛\nC. 剑突下烧灼痛\nD. 腰背部放射痛\n答案：")
+    # shots are the subject's own first dev rows: the general sample's subjects get theirs
+    gq = select_questions("cmmlu-general", spec)[0]
+    gp, _ = build_prompts("cmmlu-general", gq, spec)
+    ws = [x for x, q in zip(gp, gq, strict=True) if q.subject == "world_history"][0]
+    assert ws.startswith("以下是关于世界历史的单项选择题") and "第一次工业革命" in ws and "计算机" not in ws
+    us = select_questions("medqa-usmle", spec)[0]
+    up, k = build_prompts("medqa-usmle", us, spec)
+    assert k == 0 and up[0].startswith("Question: A 58-year-old man") and up[0].endswith("E. Posterior descending "
+                                                                                        "artery only\nAnswer:")
+    assert us[0].answer == frozenset("C") and len(us[0].options) == 5
+    chat, k = build_prompts("cmmlu-medical", qs, ExamSpec(protocol="chat"))
+    assert k == 0 and chat[0][0]["role"] == "user" and chat[0][0]["content"].startswith("以下是一道医学单项选择题")
+
+
+def test_general_subset_is_fixed_per_subject() -> None:
+    assert len(CMMLU_SUBJECTS) == 67 and len(CMMLU_GENERAL) == 58
+    qs = [MCQ(f"{s}-{i}", "q", {"A": "a"}, frozenset("A"), s) for s in ("x", "y") for i in range(20)]
+    a, b = general_subset(qs, 3), general_subset(list(reversed(qs)), 3)
+    assert len(a) == 6 and {q.id for q in a} == {q.id for q in general_subset(qs, 3)}
+    assert {q.subject for q in a} == {"x", "y"} and len(b) == 6
+
+
+def test_prefix_shared_scoring_equals_plain_forward(model_dir: Path) -> None:
+    """Few-shot prompts sharing a long block, letters sharing one row, multi-token continuations, chat
+    messages: every number equals a plain one-request forward pass; groups never cover a scored position."""
+    eng = HFEngine.from_path(model_dir, batch_size=3)
+    head = "以下是关于临床知识的单项选择题。\n\n" + "患者胸痛，诊断为急性心肌梗死，建议PCI。答案： B\n\n" * 3
+    reqs = [(head + q, c) for q in ("高血压首选？答案：", "肺炎需要？答案：", "糖尿病？答案：", "头痛？\n答案：")
+            for c in (" A", " B", " C", " D")]
+    reqs += [([{"role": "user", "content": "高血压首选ACEI或ARB吗？"}], c) for c in ("A. 是<|im_end|>", "B. 不是的<|im_end|>")]
+    reqs += [("答案：", " B。肺炎需抗生素治疗。"), ("限盐", "。")]
+    got = eng.loglikelihood(reqs)
+    for (ctx, cont), (ll, greedy) in zip(reqs, got, strict=True):
+        c_ids, x_ids = eng.encode(eng.render(ctx)), eng.encode(cont)
+        with torch.no_grad():
+            logp = torch.log_softmax(eng.model(torch.tensor([c_ids + x_ids])).logits[0].float(), -1)
+        rows = logp[len(c_ids) - 1 : len(c_ids) - 1 + len(x_ids)]
+        assert ll == pytest.approx(sum(rows[j, t].item() for j, t in enumerate(x_ids)), abs=1e-4)
+        assert greedy == all(rows[j].argmax().item() == t for j, t in enumerate(x_ids))
+    rows = [[1] * 40 + [2, 3], [1] * 40 + [2, 4], [1] * 40 + [5], [9, 9, 9]]
+    groups = ll_groups(rows, [41, 41, 40, 2], 16, 64)
+    assert groups[0] == (40, [0, 1, 2]) and groups[1] == (0, [3])
+    assert ll_groups(rows, [10, 41, 40, 2], 16, 64)[0][0] == 0  # a scored position inside the block: no group
 
 
 def test_run_exams_accuracy_per_subject_and_type(tmp_path: Path) -> None:
@@ -63,7 +137,7 @@ def test_run_exams_accuracy_per_subject_and_type(tmp_path: Path) -> None:
 
 
 def test_few_shot_prompt_never_shows_the_question_itself() -> None:
-    spec = ExamSpec(tasks=["cnmleqa"], shots=3, methods=["generate"])
+    spec = ExamSpec(tasks=["cnmleqa"], shots=3, methods=["generate"], protocol="chat")
     qs = load_exam("cnmleqa", None)[0]
     seen = []
 
@@ -78,14 +152,21 @@ def test_few_shot_prompt_never_shows_the_question_itself() -> None:
 
 
 def test_cli_exams_on_tiny_model(model_dir: Path, tmp_path: Path) -> None:
-    r = CliRunner().invoke(app, ["eval", "run", "--suite", "exams", "--tasks", "cmmlu-medical,cnmleqa", "--model",
-                                 str(model_dir), "--shots", "1", "--max-new-tokens", "4", "--out", str(tmp_path)])
+    r = CliRunner().invoke(app, ["eval", "run", "--suite", "exams", "--tasks", "cmmlu-medical,general,cnmleqa,usmle",
+                                 "--model", str(model_dir), "--max-new-tokens", "4", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     s = json.loads((tmp_path / "scores.json").read_text())
-    for t in ("cmmlu-medical", "cnmleqa"):
-        for m in ("loglik", "loglik_norm", "generate"):
+    assert s["protocol"] == "published" and s["tasks"]["cmmlu-medical"]["shots"] == 5
+    assert s["tasks"]["medqa-usmle"]["shots"] == 0 and s["tasks"]["cmmlu-general"]["protocol"] == "published"
+    for t in ("cmmlu-medical", "cmmlu-general", "cnmleqa", "medqa-usmle"):
+        for m in ("loglik", "loglik_norm", "loglik_bytes", "generate"):
             assert 0.0 <= s["tasks"][t][m]["acc"] <= 1.0
-    assert "clinical_knowledge" in r.output and "loglik/char" in r.output
+    assert "clinical_knowledge" in r.output and "loglik/byte" in r.output and "| published | 5 |" in r.output
+    r = CliRunner().invoke(app, ["eval", "run", "--suite", "exams", "--tasks", "cmmlu-medical", "--template", "chat",
+                                 "--methods", "loglik", "--model", str(model_dir), "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    s = json.loads((tmp_path / "c" / "scores.json").read_text())
+    assert s["protocol"] == "chat" and s["tasks"]["cmmlu-medical"]["shots"] == 0
 
 
 def test_shared_sets_load(shared_data: Path) -> None:
@@ -94,3 +175,11 @@ def test_shared_sets_load(shared_data: Path) -> None:
     cn = load_exam("cnmleqa", shared_data)[0]
     assert len(cn) == 2949 and all(len(q.options) == 5 for q in cn)
     assert len(load_exam("medqa-mcmle", shared_data)[0]) == 150
+    us = load_exam("medqa-usmle", shared_data)[0]
+    assert len(us) == 150 and all(len(q.options) == 5 and q.answer <= set(q.options) for q in us)
+    assert not any("Answer this question" in q.question or "Answer this question" in q.options["E"] for q in us)
+    gen = load_exam("cmmlu-general", shared_data)[0]
+    assert {q.subject for q in gen} == set(CMMLU_GENERAL)
+    spec = ExamSpec(tasks=["cmmlu-general"], data_dir=shared_data)
+    assert len(select_questions("cmmlu-general", spec)[0]) == 58 * 8
+    assert len(select_questions("cmmlu-general-full", spec)[0]) == len(gen) > 9000
