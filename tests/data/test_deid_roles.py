@@ -177,3 +177,12 @@ CCKS = Path(os.environ.get("MEDGO_DATA", ROOT.parent / "shared/data")) / "corpor
 def test_ccks_clinical_content_kept() -> None:
     r = ccks_content_kept(CCKS)
     assert r["records"] == 1198 and r["content_kept_rate"] >= 0.999
+
+
+@pytest.mark.parametrize("text", ["1" * 50000, "a" * 50000 + "@", ("张三" + "\n") * 5000, "、".join(["王芳"] * 3000)])
+def test_long_inputs_stay_linear(text: str) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    deidentify(text)
+    assert time.perf_counter() - t0 < 5.0  # was minutes-scale (quadratic) before

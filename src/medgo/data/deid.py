@@ -99,7 +99,7 @@ _LANDLINE = re.compile(
     r"(?:\s?(?:-|转|分机|ext\.?\s?)\s?\d{1,5})?" + _NA
 )
 _PHONE_CUE = re.compile(r"(?:电话|手机|联系方式|联系电话|手机号(?:码)?|座机|TEL|Tel|tel)[:：\s为是]*(\d[\d\s-]{5,14}\d)" + _NA)
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _RECORD_CUE = re.compile(
     r"(?:住院病历号|病历号|住院号|门诊号|急诊号|病案号|床号|ID号|登记号|就诊号|就诊卡号|医保卡号|社保卡号|卡号|检查号|"
     r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|(?<![A-Za-z])ID)(?:号码|码|号)?"
@@ -303,12 +303,12 @@ def _find_places(text: str, hospitals: bool) -> list[Span]:
 def _resolve(spans: list[Span]) -> list[Span]:
     """Keep non-overlapping spans: longer first, then by type priority."""
     chosen: list[Span] = []
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(max((sp.end for sp in spans), default=0))
     for sp in sorted(spans, key=lambda x: (-(x.end - x.start), _PRIORITY[x.type], x.start)):
-        if sp.end <= sp.start or any(sp.start < e and s < sp.end for s, e in taken):
+        if sp.end <= sp.start or any(taken[sp.start : sp.end]):
             continue
         chosen.append(sp)
-        taken.append((sp.start, sp.end))
+        taken[sp.start : sp.end] = b"\x01" * (sp.end - sp.start)
     return sorted(chosen, key=lambda x: x.start)
 
 

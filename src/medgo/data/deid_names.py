@@ -425,7 +425,9 @@ def find_role_names(text: str) -> list[tuple[int, int, str]]:
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Names listed beside a found name ("张三、李四", "王强和李娜", "刘洋/陈静") are names of the same role."""
-    found = {(s, e) for s, e, _ in spans}
+    taken = bytearray(len(text) + 1)
+    for s, e, _ in spans:
+        taken[s:e] = b"\x01" * (e - s)
     out = list(spans)
     todo = list(spans)
     while todo:
@@ -440,8 +442,8 @@ def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int
             if b >= 0:
                 nxt.append((b, s - 1))
         for a, b in nxt:
-            if (a, b) not in found and not any(a < y and x < b for x, y in found):
-                found.add((a, b))
+            if not any(taken[a:b]):
+                taken[a:b] = b"\x01" * (b - a)
                 out.append((a, b, role))
                 todo.append((a, b, role))
     return out
