@@ -22,10 +22,10 @@ TEXTS = [
 ] * 20
 
 
-def build_tiny_model(out: Path, seed: int = 0) -> Path:
+def build_tiny_model(out: Path, seed: int = 0, max_position_embeddings: int = 512) -> Path:
     return save_tiny_model(out, TEXTS, vocab_size=400, seed=seed, hidden_size=64, intermediate_size=128,
                            num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                           max_position_embeddings=512)
+                           max_position_embeddings=max_position_embeddings)
 
 
 @pytest.fixture(scope="session")
@@ -72,18 +72,26 @@ def live(app) -> LiveServer:
     return LiveServer(app, free_port())
 
 
+@pytest.fixture(scope="session")
+def tiny_model_2k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with room for the clinical prompt and a full assessment (2048 positions)."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny2k") / "model", max_position_embeddings=2048)
+
+
 @pytest.fixture
-def serve(tiny_model: Path, tmp_path: Path) -> Iterator:
-    """serve(**settings) → a started LiveServer for the tiny model (stopped after the test)."""
+def serve(tiny_model: Path, tiny_model_2k: Path, tmp_path: Path) -> Iterator:
+    """serve(**settings) → a started LiveServer for the tiny model (stopped after the test);
+    serve(long=True, ...) serves the 2048-position one."""
     from medgo.serve.app import create_app
     from medgo.serve.settings import ServeSettings
 
     started: list[LiveServer] = []
 
-    def _start(engine=None, **kw) -> LiveServer:
+    def _start(engine=None, long: bool = False, **kw) -> LiveServer:
         kw.setdefault("audit_log", tmp_path / "audit.jsonl")
         settings = ServeSettings(**kw)
-        srv = live(create_app(settings, model_dir=tiny_model, engine=engine)).__enter__()
+        model = tiny_model_2k if long else tiny_model
+        srv = live(create_app(settings, model_dir=model, engine=engine)).__enter__()
         started.append(srv)
         return srv
 

@@ -18,6 +18,9 @@ class GenerationParams:
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
     n: int = 1
+    # serving extensions (engines that do not know them leave them alone)
+    constraint: dict | None = None  # grammar-constrained decoding: see medgo.inference.constrained
+    logprobs: int | None = None  # None: none; 0: each chosen token's log-probability; k: and the top k
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str  # "stop" | "length"
+    logprobs: list[dict] | None = None  # per generated token, when GenerationParams.logprobs was set
 
 
 @runtime_checkable

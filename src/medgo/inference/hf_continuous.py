@@ -21,6 +21,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from medgo.inference.base import GenerationParams
+from medgo.inference.constrained import RowHead
 from medgo.inference.hf import HFEngine, shared_prefix_len
 from medgo.inference.hf_batching import HFBatchingEngine, route_token
 from medgo.inference.streams import Finished, IncrementalDecoder, Outbox
@@ -32,10 +33,12 @@ log = logging.getLogger(__name__)
 class _Row:
     """A sequence in the running batch: its slot, decoder, sampler and the next token to feed."""
 
-    __slots__ = ("slot", "dec", "gen", "pos", "last")
+    __slots__ = ("slot", "dec", "gen", "pos", "last", "head")
 
-    def __init__(self, slot: Slot, dec: IncrementalDecoder, gen: torch.Generator | None, pos: int) -> None:
-        self.slot, self.dec, self.gen, self.pos, self.last = slot, dec, gen, pos, 0
+    def __init__(
+        self, slot: Slot, dec: IncrementalDecoder, gen: torch.Generator | None, pos: int, head: RowHead | None = None
+    ) -> None:
+        self.slot, self.dec, self.gen, self.pos, self.last, self.head = slot, dec, gen, pos, 0, head
 
 
 class _Batch:
@@ -147,9 +150,10 @@ class HFContinuousEngine(HFBatchingEngine):
             else:
                 live.append(s)
         dev = self.hf.device
+        heads = self.heads_for(live)
         rows = [
-            _Row(s, IncrementalDecoder(self._decode, s.params.stop), _generator(s, dev), len(s.prompt_ids))
-            for s in live
+            _Row(s, IncrementalDecoder(self._decode, s.params.stop), _generator(s, dev), len(s.prompt_ids), h)
+            for s, h in zip(live, heads, strict=True)
         ]
         for r in rows:
             r.slot.stream.outbox = self._outbox
@@ -222,11 +226,14 @@ class HFContinuousEngine(HFBatchingEngine):
         """Pick each row's next token, stream it, and let finished rows go."""
         nxt = logits.argmax(-1).tolist()
         for i, r in enumerate(batch.rows):
-            if r.slot.params.temperature > 0:
-                nxt[i] = _draw(logits[i], r.slot.params, r.gen)
+            p = r.slot.params
+            if r.head is not None:
+                nxt[i] = r.head.pick(logits[i], p, r.gen, p.max_new_tokens - len(r.slot.tokens), _draw)
+            elif p.temperature > 0:
+                nxt[i] = _draw(logits[i], p, r.gen)
         keep = []
         for i, (r, t) in enumerate(zip(batch.rows, nxt, strict=True)):
-            route_token(r.slot, r.dec, t, self._stop_ids)
+            route_token(r.slot, r.dec, t, self._stop_ids, r.head)
             r.last = t
             if not r.slot.done:
                 keep.append(i)

@@ -22,6 +22,19 @@ class Finished:
     finish_reason: str  # "stop" | "length" | "cancelled"
     prompt_tokens: int
     completion_tokens: int
+    logprobs: list[dict] | None = None  # every generated token's entry (requests that asked for logprobs)
+    constrained: bool = False  # decoded under a grammar (the constraint in GenerationParams)
+
+
+class Piece(str):
+    """A text piece with the log-probability entries of the tokens it completes (logprobs requests)."""
+
+    logprobs: list[dict]
+
+    def __new__(cls, text: str, logprobs: list[dict]) -> Piece:
+        obj = super().__new__(cls, text)
+        obj.logprobs = logprobs
+        return obj
 
 
 class RequestStream:
@@ -124,6 +137,8 @@ class ServingEngine(Protocol):
     max_context: int
 
     def render(self, prompt: Prompt) -> str: ...
+
+    # optional: `supports_constraints` (bool; absent = False), `score_prompt(ids, top)` (echo + logprobs)
 
     def encode(self, text: str) -> list[int]: ...
 

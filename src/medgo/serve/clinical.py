@@ -68,6 +68,11 @@ class SourceRef(BaseModel):
 
 class AssessMeta(BaseModel):
     outcome: Literal["valid", "repaired", "regenerated"]
+    decoding: Literal["constrained", "free"] = Field(
+        "free",
+        description="constrained: decoded under the schema (valid by construction; the disclaimer is the "
+        "server's fixed text); free: the model's text parsed, repaired or regenerated",
+    )
     attempts: int
     repairs: list[str]
     model: str
@@ -102,6 +107,59 @@ _EXAMPLE = {
     "red_flags": ["……"],
     "disclaimer": DISCLAIMER,
 }
+
+
+def _str(max_len: int, min_len: int = 0) -> dict:
+    s: dict = {"type": "string", "maxLength": max_len}
+    if min_len:
+        s["minLength"] = min_len
+    return s
+
+
+def _list(item: dict, max_items: int) -> dict:
+    return {"type": "array", "items": item, "maxItems": max_items}
+
+
+def decoding_schema() -> dict:
+    """What constrained decoding lets the model write: the published assessment without the disclaimer
+    (the server adds its fixed text), every field present, lengths bounded so an answer always ends inside
+    its token budget. Anything it admits, plus the disclaimer, validates against the published schema."""
+    return {
+        "type": "object",
+        "properties": {
+            "diagnosis": _str(40, 1),
+            "differential": _list(
+                {
+                    "type": "object",
+                    "properties": {"diagnosis": _str(30, 1), "reason": _str(60, 1)},
+                    "required": ["diagnosis", "reason"],
+                    "additionalProperties": False,
+                },
+                3,
+            ),
+            "next_steps": {
+                "type": "object",
+                "properties": {"examinations": _list(_str(30), 4), "treatment": _list(_str(30), 4)},
+                "required": ["examinations", "treatment"],
+                "additionalProperties": False,
+            },
+            "red_flags": _list(_str(30), 4),
+        },
+        "required": ["diagnosis", "differential", "next_steps", "red_flags"],
+        "additionalProperties": False,
+    }
+
+
+DECODING_CONSTRAINT = {"type": "json_schema", "schema": decoding_schema()}
+
+
+def parse_constrained(text: str) -> Assessment | None:
+    """Output decoded under `decoding_schema()` → the assessment (None if it was cut off by the budget)."""
+    try:
+        obj = json.loads(text)
+        return Assessment.model_validate({**obj, "disclaimer": DISCLAIMER})
+    except (json.JSONDecodeError, ValidationError, TypeError):
+        return None
 
 
 def build_messages(case: ClinicalCase) -> list[dict[str, str]]:

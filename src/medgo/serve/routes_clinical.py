@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Request
 
 from medgo.inference.base import GenerationParams
 from medgo.serve.clinical import (
+    DECODING_CONSTRAINT,
     AssessMeta,
     AssessRequest,
     AssessResponse,
     build_messages,
     parse_assessment,
+    parse_constrained,
     published_schema,
 )
 from medgo.serve.errors import APIError
@@ -36,11 +38,19 @@ async def assess(body: AssessRequest, request: Request, caller: Caller = Depends
     ids = st.tokenize(messages)
     max_new = st.max_new_tokens(body.max_tokens, len(ids))
     completion, why, last = 0, [], ""
+    # Engines that decode under a grammar get the schema itself: the answer is valid by construction. The
+    # others' text is parsed, repaired, or regenerated.
+    constrained = st.supports_constraints and st.settings.assess_constrained
     for attempt in range(1, st.settings.assess_attempts + 1):
         # A retry that decodes greedily again would say the same thing: regenerations sample.
         temp = body.temperature if attempt == 1 else max(0.7, body.temperature)
         seed = None if body.seed is None else body.seed + attempt - 1
-        params = GenerationParams(max_new_tokens=max_new, temperature=temp, seed=seed)
+        params = GenerationParams(
+            max_new_tokens=max_new,
+            temperature=temp,
+            seed=seed,
+            constraint=DECODING_CONSTRAINT if constrained else None,
+        )
         (stream,) = st.submit(ids, params, 1, f"{caller.request_id}-{attempt}")
         left = st.settings.request_timeout_s - caller.elapsed()
         try:
@@ -52,13 +62,18 @@ async def assess(body: AssessRequest, request: Request, caller: Caller = Depends
                 504, "assessment took longer than the request timeout", "timeout", code="timeout"
             ) from None
         completion += fin.completion_tokens
-        parsed, notes = parse_assessment(last)
+        if constrained:
+            parsed = parse_constrained(last)
+            notes = [] if parsed is not None else [f"constrained output ended early ({fin.finish_reason})"]
+        else:
+            parsed, notes = parse_assessment(last)
         if parsed is not None:
             outcome = (
                 "valid" if attempt == 1 and not notes else ("repaired" if attempt == 1 else "regenerated")
             )
             meta = AssessMeta(
                 outcome=outcome,
+                decoding="constrained" if constrained else "free",
                 attempts=attempt,
                 repairs=notes,
                 model=st.model_name,

@@ -44,6 +44,9 @@ class ServeSettings(BaseModel):
         True, description="log de-identified request/response text (truncated) in the audit"
     )
     assess_attempts: int = Field(3, ge=1, le=5, description="generations tried before assess gives up")
+    assess_constrained: bool = Field(
+        True, description="decode assessments under the schema where the engine can (off: parse and repair)"
+    )
     graceful_timeout_s: float = Field(30.0, ge=0)
     index_dir: Path | None = Field(None, description="a `medgo index` folder: retrieval-augmented answers")
     rag_top_k: int = Field(3, ge=1, le=20, description="passages put into the prompt")

@@ -44,8 +44,23 @@ class ServerState:
         if hasattr(engine, "on_batch"):
             engine.on_batch = self.metrics.batch.observe
 
+    @property
+    def supports_constraints(self) -> bool:
+        """Whether the engine decodes under a grammar (response_format, forced tool calls, assess)."""
+        return bool(getattr(self.engine, "supports_constraints", False))
+
     def tokenize(self, prompt: Prompt) -> list[int]:
-        ids = self.engine.encode(self.engine.render(prompt))
+        return self.check_ids(self.engine.encode(self.engine.render(prompt)))
+
+    def detokenize(self, ids: list[int]) -> str:
+        decode = getattr(self.engine, "decode", None)
+        if decode is None:
+            raise APIError(400, f"the {self.engine.name} engine takes text prompts only", param="prompt")
+        return decode(ids)
+
+    def check_ids(self, ids: list[int]) -> list[int]:
+        if not ids:
+            raise APIError(400, "the prompt is empty", param="prompt")
         limit = min(self.settings.max_prompt_tokens, self.engine.max_context - 1)
         if len(ids) > limit:
             raise APIError(
