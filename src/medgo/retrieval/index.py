@@ -59,6 +59,7 @@ class Index:
         cache: VectorCache | bool | None = True,
         batch_size: int = 32,
         progress: bool | None = None,
+        workers: int = 1,
     ) -> None:
         """`dense` names the encoder (`e5-small`, `sentence-transformers:NAME_OR_PATH`); `model` (a local
         sentence-transformers directory) is the older spelling of `sentence-transformers:DIR`. Dense and
@@ -87,7 +88,7 @@ class Index:
         self._pos: dict[str, int] = {}
         self.bm25 = BM25(tokenizer, k1, b) if method in ("bm25", "hybrid") else None
         self.dense = (
-            Dense(spec, cache=cache, batch_size=batch_size, progress=progress)
+            Dense(spec, cache=cache, batch_size=batch_size, progress=progress, workers=workers)
             if method in ("dense", "hybrid") and spec
             else None
         )
@@ -223,7 +224,7 @@ class Index:
     @classmethod
     def load(cls, d: str | Path, model: str | None = None, **kw: object) -> Index:
         """Open a saved index; `model` overrides the dense encoder spec recorded at build time
-        (e.g. the same model in another folder). `kw`: cache, batch_size, progress."""
+        (e.g. the same model in another folder). `kw`: cache, batch_size, progress, workers."""
         d = Path(d)
         meta_path = d / "meta.json"
         if not meta_path.is_file():
@@ -275,7 +276,7 @@ def build_index(paths: Sequence[str | Path], out: str | Path, *, add: bool = Fal
         raise DataError(
             f"no passages in {', '.join(map(str, paths))}", hint="each file needs at least one passage"
         )
-    opts = {k: kw.pop(k) for k in ("cache", "batch_size", "progress") if k in kw}
+    opts = {k: kw.pop(k) for k in ("cache", "batch_size", "progress", "workers") if k in kw}
     if add:
         index = Index.load(out, **opts)  # type: ignore[arg-type]
     else:
