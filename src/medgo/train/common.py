@@ -21,6 +21,7 @@ from medgo.model.lora import apply_lora, freeze_layers, merge_if_peft
 from medgo.model.tokenizer import load_tokenizer, save_tokenizer
 from medgo.run_dir import TRAIN_STAGES
 from medgo.stage import StageContext, StageResult
+from medgo.train.compat import training_args_kwargs
 from medgo.train.distributed import dequantized_merge, is_4bit, model_for_save, prepare_loading
 from medgo.train.metrics import TelemetryCallback
 
@@ -73,7 +74,7 @@ def make_args(cls: type[TrainingArguments], t: TrainConfig, out: Path, seed: int
     kw = training_kwargs(t, out, seed)
     kw.pop("logging_dir", None)
     kw.update(extra)
-    return cls(**kw)
+    return cls(**training_args_kwargs(cls, kw))  # field names of the installed transformers
 
 
 def resume_checkpoint(ctx: StageContext) -> str | None:
