@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from medgo.data.deid_lexicon import (
+    CLAUSE_VERBS,
     CLINICIAN_ROLES,
     COMMON_GIVEN,
     FOLLOW_WORDS,
@@ -19,6 +20,7 @@ from medgo.data.deid_lexicon import (
     NOT_NAMES_CLINICAL,
     NOT_NAMES_ROLE,
     PATIENT_CUES,
+    PATIENT_CUES_EXTRA,
     PERSON_VERBS,
     SURNAMES_1,
     SURNAMES_2,
@@ -50,7 +52,7 @@ for _w in CLINICIAN_ROLES:
     _ROLE_OF[_w] = CLINICIAN
 for _w in KIN_WORDS:
     _ROLE_OF[_w] = RELATIVE
-for _w in PATIENT_CUES:
+for _w in PATIENT_CUES + PATIENT_CUES_EXTRA:
     _ROLE_OF[_w] = PATIENT
 
 _SEP = r"[ \t\u3000]*[:：|｜]?[ \t\u3000]*"
@@ -202,7 +204,7 @@ def _cue_names(text: str) -> list[tuple[int, int, str]]:
 
 
 # "接种人：汪洁", "评估师：冯刚", "访视对象：佘宝华，住...": any short form label, then a whole name token.
-_LABEL = re.compile(r"([" + _H + r"]{1,6})[ \t\u3000]*[:：][ \t\u3000]*")
+_LABEL = re.compile(r"([" + _H + r"]{1,6})(?:[（(][^（()）\n]{1,6}[）)])?[ \t\u3000]*[:：][ \t\u3000]*")
 _NOT_PERSON_LABELS = (
     "诊断", "主诉", "病史", "既往史", "现病史", "个人史", "家族史", "婚育史", "过敏史", "处理", "用药", "药物", "方案",
     "结论", "检查", "项目", "标本", "结果", "职业", "民族", "籍贯", "婚姻", "过敏", "处方", "治疗", "查体", "体征",
@@ -265,7 +267,7 @@ def _object_names(text: str) -> list[tuple[int, int, str]]:
             common = all(c in COMMON_GIVEN for c in text[i + surname_len(text, i):i + n])
             # a rarer given name only where the name is closed by punctuation ("兹转诊俞杭生，89岁")
             if (common and (not nxt or not _is_han(nxt) or text.startswith(_FOLLOW_WORDS, i + n))) or (
-                nxt in ("，", ",", "。", "（", "(", "、", "；")
+                nxt in ("，", ",", "。", "（", "(", "、", "；", "：", ":")
             ):
                 out.append((i, i + n, ""))
     for m in _PAREN_OPEN_NAME.finditer(text):
@@ -273,6 +275,43 @@ def _object_names(text: str) -> list[tuple[int, int, str]]:
         n = read_name(text, i, rare=True)
         if n and text[i + n : i + n + 1] in ("，", ",", "、", " ") and _PAREN_ROLE.search(text[i + n : i + n + 12]):
             out.append((i, i + n, RELATIVE))
+    return out
+
+
+_SUFFIX_ROLE = re.compile("[" + _H + "]{1,4}师(?=[" + _H + "])")
+_CLAUSE_START = re.compile(r"(?:^|(?<=[，,。；;！!？?\n]))[ \t\u3000]*", re.M)
+_CLAUSE_VERB_RX = tuple(CLAUSE_VERBS)
+
+
+def _suffix_role_names(text: str) -> list[tuple[int, int, str]]:
+    """"营养师戴丽华建议", "康复师程丽每日...": a role word ending in 师, then a name."""
+    out = []
+    for m in _SUFFIX_ROLE.finditer(text):
+        i = m.end()
+        if text[i] in _FUNCTION_SURNAMES:
+            continue
+        n = read_name(text, i, rare=True, fallback=True)
+        if n:
+            out.append((i, i + n, CLINICIAN))
+    return out
+
+
+def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
+    """A clause that opens with a name and goes on with what people do: "，杜鹏飞电话告知…", "；方芳每周评估…"."""
+    out = []
+    for m in _CLAUSE_START.finditer(text):
+        i = m.end()
+        sl = surname_len(text, i, True)
+        if not sl or text[i] in _FUNCTION_SURNAMES or text[i] in "查左右":
+            continue
+        for g in (2, 1):
+            e = i + sl + g
+            cand = text[i:e]
+            if (len(cand) == sl + g and all(c in COMMON_GIVEN for c in cand[sl:]) and _given_ok(cand[sl:])
+                    and text.startswith(_CLAUSE_VERB_RX, e) and not not_a_name(cand)
+                    and not text.startswith(_NOT_NAME_PREFIXES, i)):
+                out.append((i, e, ""))
+                break
     return out
 
 
@@ -301,15 +340,19 @@ def _titled_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _TITLE.finditer(text):
         t = m.group(0)
-        s = name_ending_at(text, m.start(), rare=True)
+        end = m.start()
+        if t in ("敬上", "谨上", "敬启", "谨启"):
+            while end > 0 and text[end - 1] in " \t\u3000":
+                end -= 1  # "内分泌科 金鑫 敬上"
+        s = name_ending_at(text, end, rare=True)
         if s < 0:
             continue
         if text[s - 1 : s + 1] in ("主任", "主治", "副主", "责任") or text[s - 2 : s] in ("主任", "护士"):
             continue
-        if len(text[s : m.start()]) == 1:
+        if len(text[s:end]) == 1:
             continue
         role = "" if t in ("先生", "女士", "小姐", "阿姨", "同志", "老师", "您好") else CLINICIAN
-        out.append((s, m.start(), role))
+        out.append((s, end, role))
     return out
 
 
@@ -353,7 +396,8 @@ def _paren_names(text: str) -> list[tuple[int, int, str]]:
     for m in _PAREN.finditer(text):
         inner = m.group(1)
         r = _PAREN_ROLE.search(inner)
-        if not r:
+        sex_age = re.match(r"\s*(?:男|女|\d{1,3}\s*岁)", inner)
+        if not r and not sex_age:
             continue
         s = name_ending_at(text, m.start(), rare=True)
         if s < 0:
@@ -361,7 +405,7 @@ def _paren_names(text: str) -> list[tuple[int, int, str]]:
         left = text[s - 1 : s]
         if left and _is_han(left) and not text[:s].endswith(tuple(_ROLE_OF)):
             continue
-        if "本人" in inner:
+        if "本人" in inner or sex_age:
             role = PATIENT
         elif re.search("科|主任|医师|医生|护士|教授", inner) and "患者" not in inner:
             role = CLINICIAN
@@ -420,7 +464,7 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
     return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
-            + _object_names(text))
+            + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text))
 
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
