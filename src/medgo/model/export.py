@@ -16,6 +16,7 @@ from medgo.log import get_logger
 
 log = get_logger(__name__)
 QUANTS = ("f16", "q8_0", "q4_k_m")
+_ARCHS = {"qwen2": "QWEN2", "qwen3": "QWEN3"}  # transformers model_type -> gguf.MODEL_ARCH name
 _OLLAMA_TEMPLATE = (
     "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
     "<|im_start|>assistant\n"
@@ -79,13 +80,14 @@ def _write_gguf(model_dir: Path, path: Path, dtype: str) -> None:
     from transformers import AutoConfig, AutoTokenizer
 
     cfg = AutoConfig.from_pretrained(str(model_dir))
-    if cfg.model_type != "qwen2":
+    if cfg.model_type not in _ARCHS:
         raise MedgoError(
-            f"GGUF export supports Qwen2 models; {model_dir} is {cfg.model_type!r}",
+            f"GGUF export supports Qwen2 / Qwen2.5 / Qwen3 models; {model_dir} is {cfg.model_type!r}",
             hint="for other architectures use llama.cpp's convert_hf_to_gguf.py",
         )
     tok = AutoTokenizer.from_pretrained(str(model_dir))
-    w = gguf.GGUFWriter(str(path), "qwen2")
+    arch = _ARCHS[cfg.model_type]
+    w = gguf.GGUFWriter(str(path), cfg.model_type)
     w.add_name(model_dir.name)
     w.add_context_length(cfg.max_position_embeddings)
     w.add_embedding_length(cfg.hidden_size)
@@ -93,12 +95,16 @@ def _write_gguf(model_dir: Path, path: Path, dtype: str) -> None:
     w.add_feed_forward_length(cfg.intermediate_size)
     w.add_head_count(cfg.num_attention_heads)
     w.add_head_count_kv(cfg.num_key_value_heads)
+    head_dim = getattr(cfg, "head_dim", None)
+    if head_dim and head_dim != cfg.hidden_size // cfg.num_attention_heads:  # Qwen3: head_dim is its own value
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
     w.add_rope_freq_base(float(getattr(cfg, "rope_theta", None) or cfg.rope_parameters["rope_theta"]))
     w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
     w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if dtype == "q8_0" else gguf.LlamaFileType.MOSTLY_F16)
     _add_tokenizer(w, tok, cfg.vocab_size)
 
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, cfg.num_hidden_layers)
+    names = gguf.get_tensor_name_map(getattr(gguf.MODEL_ARCH, arch), cfg.num_hidden_layers)
     state: dict[str, torch.Tensor] = {}
     for f in sorted(model_dir.glob("*.safetensors")):
         state.update(load_file(str(f)))
@@ -131,7 +137,9 @@ def _add_tokenizer(w, tok, vocab_size: int) -> None:
 
     vocab = tok.get_vocab()
     by_id = {i: t for t, i in vocab.items()}
-    special = set(tok.all_special_tokens)
+    # Added tokens are atomic in transformers: special ones are CONTROL tokens for llama.cpp, the others
+    # (Qwen's <think>, <tool_call>, <|fim_*|>) USER_DEFINED, so llama.cpp matches them whole as HF does.
+    added = {i: a for i, a in tok.added_tokens_decoder.items()}
     tokens, types = [], []
     for i in range(vocab_size):
         t = by_id.get(i)
@@ -140,7 +148,10 @@ def _add_tokenizer(w, tok, vocab_size: int) -> None:
             types.append(gguf.TokenType.UNUSED)
         else:
             tokens.append(t)
-            types.append(gguf.TokenType.CONTROL if t in special else gguf.TokenType.NORMAL)
+            if i in added:
+                types.append(gguf.TokenType.CONTROL if added[i].special else gguf.TokenType.USER_DEFINED)
+            else:
+                types.append(gguf.TokenType.NORMAL)
     merges = json.loads(tok.backend_tokenizer.to_str())["model"]["merges"]
     merges = [m if isinstance(m, str) else " ".join(m) for m in merges]
     w.add_tokenizer_model("gpt2")
