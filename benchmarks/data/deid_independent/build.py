@@ -237,10 +237,10 @@ if __name__ == "__main__":
 
     # `build.py fresh`: the fresh check set (fresh_templates.txt -> fresh_notes.jsonl, seed 1616, 2 copies)
     # `build.py blind`: the blind check set (blind_templates.txt -> blind_notes.jsonl, seed 161616, 2 copies);
-    # `build.py blind2`: the second blind set (blind2_templates.txt -> blind2_notes.jsonl, seed 16161616)
+    # `build.py blind2` / `blind3`: the second and third blind sets (seeds 16161616, 1616161616)
     which = sys.argv[1] if len(sys.argv) > 1 else ""
-    if which in ("fresh", "blind", "blind2"):
-        seed = {"fresh": 1616, "blind": 161616, "blind2": 16161616}[which]
+    if which in ("fresh", "blind", "blind2", "blind3"):
+        seed = {"fresh": 1616, "blind": 161616, "blind2": 16161616, "blind3": 1616161616}[which]
         rows = build(HERE / f"{which}_templates.txt", seed=seed, copies=2, prefix=which)
     else:
         rows = build()
