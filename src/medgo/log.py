@@ -25,5 +25,11 @@ def setup_logging(level: str | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def verbose() -> bool:
+    """MEDGO_VERBOSE=1 (what `--verbose` sets): libraries' own progress bars and raw training logs on the
+    console too; otherwise training stages show one progress line each and write the rest to the stage log."""
+    return os.environ.get("MEDGO_VERBOSE", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(name)

@@ -23,7 +23,7 @@ from medgo.run_dir import TRAIN_STAGES
 from medgo.stage import StageContext, StageResult
 from medgo.train.compat import training_args_kwargs
 from medgo.train.distributed import dequantized_merge, is_4bit, model_for_save, prepare_loading
-from medgo.train.metrics import TelemetryCallback
+from medgo.train.metrics import TelemetryCallback, quiet_stage, use_stage_progress
 
 
 def training_kwargs(t: TrainConfig, out: Path, seed: int) -> dict[str, Any]:
@@ -180,15 +180,17 @@ def train_stage(
     counts: dict[str, Any],
 ) -> tuple[StageResult, Any]:
     """The common body of every training stage: starting model, tuning type, telemetry, resume, train, save."""
-    loading = prepare_loading(getattr(cfg, ctx.name), ctx.out, cfg.seed, cfg.model.finetuning == "qlora")
-    model, started_from = starting_model(cfg, ctx, tokenizer)
-    model = maybe_lora(cfg, model)
-    tp = TelemetryCallback(ctx.out, seq_len)
-    trainer = make_trainer(model, [tp])
-    del loading  # the trainer's own arguments hold the DeepSpeed config from here on
-    resumed = resume_checkpoint(ctx)
-    trainer.train(resume_from_checkpoint=resumed)
-    return finish(trainer, tokenizer, ctx, tp, started_from, counts, resumed), trainer
+    with quiet_stage(ctx.out):  # one progress line on the console; library output to <stage>/train.log
+        loading = prepare_loading(getattr(cfg, ctx.name), ctx.out, cfg.seed, cfg.model.finetuning == "qlora")
+        model, started_from = starting_model(cfg, ctx, tokenizer)
+        model = maybe_lora(cfg, model)
+        tp = TelemetryCallback(ctx.out, seq_len)
+        trainer = make_trainer(model, [tp])
+        use_stage_progress(trainer, ctx.name, ctx.out)
+        del loading  # the trainer's own arguments hold the DeepSpeed config from here on
+        resumed = resume_checkpoint(ctx)
+        trainer.train(resume_from_checkpoint=resumed)
+        return finish(trainer, tokenizer, ctx, tp, started_from, counts, resumed), trainer
 
 
 def stage_rows(ctx: StageContext, data_file: str, what: str) -> tuple[PreTrainedTokenizerBase, Path, list[dict]]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import resource
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +82,117 @@ class TelemetryCallback(TrainerCallback):
             "mfu": float(f"{achieved / (peak * world_size):.4g}") if (achieved and peak) else None,
             **peak_memory_mb(),
         }
+
+
+class StageProgress(TrainerCallback):
+    """What a newcomer sees while a training stage runs: one progress line (step, loss, tokens/s, ETA),
+    redrawn in place on a terminal and printed once at the end elsewhere. The trainer's raw log dicts go
+    to <stage>/train.log instead of the console (`--verbose` / MEDGO_VERBOSE=1 keeps transformers' own
+    output as well)."""
+
+    def __init__(self, name: str, out: Path, console=None) -> None:
+        from medgo.log import console as default_console
+
+        self.name = name
+        self.log_path = out / "train.log"
+        self.console = console or default_console
+        self.t0 = 0.0
+        self.tokens0 = 0
+        self.loss: float | None = None
+        self.live = None
+
+    def on_train_begin(self, args, state, control, **kw):  # type: ignore[override]
+        self.t0 = time.time()
+        self.tokens0 = int(state.num_input_tokens_seen or 0)
+        if state.is_world_process_zero and self.console.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(self.line(state), console=self.console, refresh_per_second=2, transient=False)
+            self.live.start()
+
+    def line(self, state) -> str:
+        step, total = state.global_step, state.max_steps or 0
+        dt = time.time() - self.t0
+        tokens = int(state.num_input_tokens_seen or 0) - self.tokens0
+        tps = f"{tokens / dt:,.0f} tokens/s" if dt > 0 and tokens else "- tokens/s"
+        eta = dt / step * (total - step) if step and total > step else 0.0
+        loss = f"loss {self.loss:.4g}" if self.loss is not None else "loss -"
+        return f"{self.name}: step {step}/{total}, {loss}, {tps}, ETA {eta:,.0f}s"
+
+    def on_step_end(self, args, state, control, **kw):  # type: ignore[override]
+        if self.live is not None:
+            self.live.update(self.line(state))
+
+    def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[override]
+        if not state.is_world_process_zero or not logs:
+            return
+        if "loss" in logs:
+            self.loss = float(logs["loss"])
+        with self.log_path.open("a", encoding="utf-8") as f:
+            f.write(f"step {state.global_step}: {json.dumps(logs, default=float)}\n")
+
+    def on_train_end(self, args, state, control, **kw):  # type: ignore[override]
+        if not state.is_world_process_zero:
+            return
+        if self.live is not None:
+            self.live.update(self.line(state))
+            self.live.stop()
+            self.live = None
+        else:
+            self.console.print(self.line(state))
+
+
+def use_stage_progress(trainer, name: str, out: Path) -> None:
+    """Unless verbose: the trainer's printed log dicts and tqdm bar give way to StageProgress."""
+    from medgo.log import verbose
+
+    if verbose():
+        return
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(StageProgress(name, out))
+
+
+@contextmanager
+def quiet_stage(out: Path) -> Iterator[None]:
+    """Unless verbose: library progress bars (weight loading, dataset maps, shard writing) off, and library
+    warnings and log records written to <stage>/train.log rather than the console."""
+    from medgo.log import verbose
+
+    if verbose():
+        yield
+        return
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    out.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out / "train.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    libs = [logging.getLogger(n) for n in ("transformers", "trl", "peft", "datasets", "accelerate")]
+    saved = [(lg, lg.propagate) for lg in libs]
+    bars = hf_logging.is_progress_bar_enabled(), datasets.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    for lg in libs:
+        lg.addHandler(handler)
+        lg.propagate = False
+
+    def to_log(message, category, filename, lineno, file=None, line=None):
+        handler.stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+        handler.flush()
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = to_log
+            yield
+    finally:
+        for lg, prop in saved:
+            lg.removeHandler(handler)
+            lg.propagate = prop
+        handler.close()
+        if bars[0]:
+            hf_logging.enable_progress_bar()
+        if bars[1]:
+            datasets.enable_progress_bars()
