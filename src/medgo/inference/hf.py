@@ -199,12 +199,26 @@ class HFEngine:
             if cache is None:
                 prefix_len = 0
             members = sorted(members, key=lambda i: len(rows[i]))
-            for b in range(0, len(members), self.batch_size):
-                idx = members[b : b + self.batch_size]
+            for idx in self._ll_batches(members, [len(r) for r in rows], prefix_len):
                 for i, lp in zip(idx, self._ll_forward([rows[i] for i in idx], [first_pos[i] for i in idx],
                                                        prefix_len, cache), strict=True):
                     res[i] = lp
         return [r for r in res if r is not None]
+
+    def _ll_batches(self, members: list[int], lengths: list[int], n: int) -> list[list[int]]:
+        """Batches of rows sorted by length. Without a prefix: batch_size rows. Over a shared prefix of n tokens
+        a row costs only its own tokens, so a batch takes as many rows as batch_size full rows' attention
+        would (batch_size x (n + own) / own), at most 4 x batch_size."""
+        out: list[list[int]] = []
+        cur: list[int] = []
+        for i in members:
+            own = max(lengths[i] - n, 1)
+            cap = min(4 * self.batch_size, max(self.batch_size, self.batch_size * (n + own) // own))
+            if cur and len(cur) + 1 > cap:
+                out.append(cur)
+                cur = []
+            cur.append(i)
+        return out + ([cur] if cur else [])
 
     def _heads(self) -> tuple[object, object] | None:
         """(decoder, lm head) when logits can be computed at chosen positions only; None: use the full model."""
