@@ -12,6 +12,7 @@ from medgo.data.deid_lexicon import (
     CLAUSE_VERBS,
     CLINICIAN_ROLES,
     COMMON_GIVEN,
+    DEPT_NEXT,
     FOLLOW_WORDS,
     KIN_WORDS,
     NAME_FOLLOW,
@@ -315,6 +316,34 @@ def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+_DEPT = re.compile("[" + _H + "]{1,6}(?:科|室)[ \t\u3000]*")
+
+
+def _department_names(text: str) -> list[tuple[int, int, str]]:
+    """"检验科石磊来电报告", "心内科 段立平⏎电话...": a department, then a name that ends the line or goes on
+    with what clinicians do."""
+    out = []
+    for m in _DEPT.finditer(text):
+        i = m.end()
+        sl = surname_len(text, i, True)
+        if not sl or text[i] in _FUNCTION_SURNAMES or text[i] in "查左右":
+            continue
+        for g in (2, 1):
+            e = i + sl + g
+            cand = text[i:e]
+            if len(cand) < sl + g or not all(c in COMMON_GIVEN for c in cand[sl:]) or not _given_ok(cand[sl:]):
+                continue
+            if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
+                continue
+            nxt = text[e : e + 1]
+            if nxt in ("\n", "") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
+                text.startswith(DEPT_NEXT, e)
+            ):
+                out.append((i, e, CLINICIAN))
+                break
+    return out
+
+
 _ACTIVITY = ("查看", "查房", "会诊", "共同", "两位", "三位", "一同", "参加", "讨论", "看过", "到场", "在场", "签字")
 
 
@@ -357,7 +386,8 @@ def _titled_names(text: str) -> list[tuple[int, int, str]]:
 
 
 _KIN_AFTER = re.compile("(?:的|之)?(?:" + _alt(tuple(w for w in KIN_WORDS if not w.startswith(("之", "其")))) + ")")
-_LINE_NEXT = {"今日", "今天", "昨日", "昨天", "昨晚", "目前", "自诉", "现在", "入院", "出院", "术后", "病情", "神志"}
+_LINE_NEXT = {"今日", "今天", "昨日", "昨天", "昨晚", "目前", "自诉", "现在", "入院", "出院", "术后", "病情", "神志",
+              "昨夜", "今晨", "晨起", "夜间", "精神", "睡眠", "饮食", "体温", "生命体征", "一般情况"}
 _LINE_START = re.compile(r"^[ \t\u3000]*", re.M)
 
 
@@ -384,7 +414,8 @@ def _line_start_names(text: str) -> list[tuple[int, int, str]]:
         if not n:
             continue
         nxt = text[i + n : i + n + 2]
-        if (nxt[:1] == "于" and nxt[1:2].isdigit()) or nxt[:1] in ("因", "诉") or nxt in _LINE_NEXT or (
+        if (nxt[:1] == "于" and nxt[1:2].isdigit()) or nxt[:1] in ("因", "诉") or text.startswith(
+            tuple(_LINE_NEXT), i + n) or (
             nxt[:1] in "，,（(\u3000" and n <= 4 and all(c in COMMON_GIVEN for c in text[i + surname_len(text, i):i + n])
         ):
             out.append((i, i + n, PATIENT))
@@ -464,7 +495,7 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
     return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
-            + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text))
+            + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text))
 
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
