@@ -44,3 +44,74 @@ def test_launch_command_for_multi_node(tmp_path: Path, monkeypatch) -> None:
     assert "--num_processes 32" in joined and "deepspeed_zero3.yaml" in joined
     assert "--machine_rank 3" in joined and "--main_process_ip 10.1.2.3" in joined
     assert cmd[cmd.index("medgo.pipeline.launch") - 1] == "-m"
+
+
+def test_zero3_preset_launches_the_same_way_on_every_node() -> None:
+    """accelerate's own parser on the shipped ZeRO-3 file plus the flags medgo adds per node: the standard
+    (torchrun) multi-node launcher, this node's rank and the rendezvous address; not pdsh from node 0."""
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+
+    repo = Path(__file__).resolve().parents[2]
+    args = launch_command_parser().parse_args([
+        "--config_file", str(repo / "configs/accelerate/deepspeed_zero3.yaml"), "--machine_rank", "2",
+        "--main_process_ip", "10.0.0.9", "x.py"])
+    args, _, _ = _validate_launch_command(args)
+    assert args.use_deepspeed and args.deepspeed_multinode_launcher == "standard"
+    assert (args.num_machines, args.num_processes, args.machine_rank, args.main_process_ip) == (4, 32, 2, "10.0.0.9")
+
+
+def test_fsdp_config_on_a_machine_without_gpus_is_refused(tmp_path: Path) -> None:
+    import pytest
+    import torch
+
+    from medgo.errors import MedgoError
+    from medgo.pipeline.launch import check_launchable
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg_path = write_mini_project(tmp_path / "p")
+    cfg = load_config(cfg_path, ["pretrain.num_processes=2",
+                                 f"pretrain.accelerate_config={repo / 'configs/accelerate/fsdp_full_shard.yaml'}"])
+    if torch.cuda.is_available():
+        pytest.skip("a GPU machine launches FSDP")
+    with pytest.raises(MedgoError, match="FSDP only on GPUs"):
+        check_launchable(cfg, "pretrain")
+    check_launchable(load_config(cfg_path, ["pretrain.num_processes=2"]), "pretrain")  # DDP on CPU: fine
+
+
+def test_two_nodes_run_data_and_eval_once_and_train_together(tmp_path: Path) -> None:
+    """Two `medgo run`s with MEDGO_MACHINE_RANK 0 and 1 on one shared run folder (two 'nodes' on localhost, one
+    gloo process each, rendezvous through MEDGO_MAIN_PROCESS_IP/PORT): node 1 waits for node 0's data and
+    tokenizer stages, joins the pretrain processes, and writes no manifest."""
+    import os
+    import subprocess
+    import sys
+
+    from medgo.pipeline.launch import _free_port
+
+    cfg_path = write_mini_project(tmp_path / "p", pretrain_steps=4)
+    acc = tmp_path / "two_nodes.yaml"
+    acc.write_text("compute_environment: LOCAL_MACHINE\ndistributed_type: MULTI_GPU\nmachine_rank: 0\n"
+                   "mixed_precision: 'no'\nnum_machines: 2\nnum_processes: 2\nrdzv_backend: static\n"
+                   "same_network: true\nuse_cpu: false\ndynamo_backend: 'NO'\n")
+    overrides = [f"output_dir={tmp_path / 'runs'}", "pretrain.num_processes=2", "pretrain.per_device_batch_size=2",
+                 f"pretrain.accelerate_config={acc}"]
+    code = ("import sys; from medgo.config import load_config; from medgo.pipeline.runner import run_pipeline; "
+            f"run_pipeline(load_config({str(cfg_path)!r}, {overrides!r}), stages=['data', 'tokenizer', 'pretrain'])")
+    port = str(_free_port())
+    procs = []
+    for rank in ("1", "0"):  # the follower first: it must wait, not run the data stage itself
+        env = {**os.environ, "MEDGO_MACHINE_RANK": rank, "MEDGO_MAIN_PROCESS_IP": "127.0.0.1",
+               "MEDGO_MAIN_PROCESS_PORT": port, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+        procs.append(subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True))
+    logs = [p.communicate(timeout=400)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs
+    follower, leader = logs
+    assert "node 1: waiting for node 0 to finish stage data" in follower
+    assert "pretrain: node 1 joins with its processes" in follower and "--machine_rank 1" in follower
+    assert "--machine_rank 0" in leader
+    from medgo.run_dir import RunDir
+
+    rd = RunDir(tmp_path / "runs" / load_config(cfg_path).name)
+    m = rd.manifest("pretrain")
+    assert m["metrics"]["steps"] == 4 and (rd.model_dir("pretrain") / "model.safetensors").is_file()

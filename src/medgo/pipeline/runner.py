@@ -14,7 +14,7 @@ from medgo.config import check_inputs, section_hash
 from medgo.config.schema import RunConfig
 from medgo.errors import MedgoError
 from medgo.log import console, get_logger
-from medgo.pipeline.launch import run_distributed
+from medgo.pipeline.launch import follow_stage, machine_rank, run_distributed
 from medgo.pipeline.registry import STAGES, stage_module
 from medgo.run_dir import DONE, FINGERPRINT, MANIFEST, TRAIN_STAGES, RunDir
 from medgo.stage import StageContext, StageResult
@@ -74,6 +74,8 @@ def run_stage(cfg: RunConfig, name: str, rd: RunDir, *, force: bool = False) -> 
         m = rd.manifest(name) or {}
         if m.get("fingerprint") == fp:
             return m, False
+    if machine_rank() > 0:  # multi-node: node 0 runs the stage; this node joins its training processes, waits
+        return follow_stage(cfg, name, rd, fp), True
     # Same fingerprint as an interrupted attempt: keep its checkpoints and resume. Otherwise start clean.
     fp_file = out / FINGERPRINT
     resume = (not force) and fp_file.is_file() and fp_file.read_text().strip() == fp
