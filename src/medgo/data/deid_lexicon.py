@@ -163,6 +163,15 @@ NOT_NAMES_CLINICAL = {
     "甘露醇", "丁苯酞", "马来酸", "毛细支气管炎", "贾第鞭毛虫", "李斯特菌", "史蒂文斯", "唐氏综合征", "柯萨奇", "马凡",
     "范可尼", "梅尼埃", "何杰金", "霍奇金", "雷诺", "华氏", "贝赫切特", "甘油三酯", "卡托普利", "齐拉西酮", "雷贝拉唑",
     "雷尼替丁", "洛索洛芬", "洛伐他汀", "罗库溴铵", "舒芬太尼", "舒必利", "孟鲁司特", "熊去氧胆酸", "金刚烷胺",
-    "金黄色葡萄球菌", "石膏", "芦荟", "芦根", "胡黄连", "方案", "单硝酸", "艾司唑仑", "姜黄", "葛根", "杜仲", "柴胡",
+    "陆军", "金黄色葡萄球菌", "石膏", "芦荟", "芦根", "胡黄连", "方案", "单硝酸", "艾司唑仑", "姜黄", "葛根", "杜仲", "柴胡",
     "房扑", "房早", "房缺", "房速", "房间隔", "窦性", "室早", "室速", "室颤",
 }
+# Given-name characters that are rare in clinical vocabulary: a frequent surname followed by them reads as a
+# name even in running text with no cue ("…护送谢军至放射科"). Characters common in clinical words are left
+# out on purpose (静 静脉, 敏 过敏, 超 超声, 明 明显, 建 建议, 峰 高峰, 强 加强, 红 红肿, 平 平稳 ...).
+NAME_ONLY_GIVEN = set("淑芬秀桂兰霞娟婷娜丽萍燕玲琳莹颖倩婉娴瑶怡薇蓉翠伟涛磊鹏浩杰斌辉军俊毅彬鑫凯宇轩豪翔")
+# The most frequent single-character surnames (about 100), the only ones trusted without any cue.
+SURNAMES_TOP = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜"
+    "崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤"
+)

@@ -16,6 +16,7 @@ from medgo.data.deid_lexicon import (
     FOLLOW_WORDS,
     KIN_WORDS,
     NAME_FOLLOW,
+    NAME_ONLY_GIVEN,
     NAME_STOP,
     NOT_NAMES,
     NOT_NAMES_CLINICAL,
@@ -27,6 +28,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_2,
     SURNAMES_2_RARE,
     SURNAMES_RARE,
+    SURNAMES_TOP,
     TITLES_AFTER,
 )
 
@@ -344,6 +346,36 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def _free_names(text: str) -> list[tuple[int, int, str]]:
+    """Names with no cue at all: a frequent (or compound) surname, then one given character from
+    NAME_ONLY_GIVEN, or two frequent given characters at least one of which is from it ("谢军", "王志强")."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        two = text[i : i + 2]
+        sl = 2 if two in SURNAMES_2 else (1 if text[i] in SURNAMES_TOP and text[i] not in _FUNCTION_SURNAMES else 0)
+        hit = 0
+        if sl:
+            for g in (2, 1):
+                given = text[i + sl : i + sl + g]
+                if len(given) < g or not all(_is_han(c) for c in given):
+                    continue
+                if g == 2 and not (all(c in COMMON_GIVEN for c in given) and any(c in NAME_ONLY_GIVEN for c in given)):
+                    continue
+                if g == 1 and given not in NAME_ONLY_GIVEN:
+                    continue
+                cand = text[i : i + sl + g]
+                if _given_ok(given) and not not_a_name(cand) and not text.startswith(_NOT_NAME_PREFIXES, i):
+                    hit = sl + g
+                    break
+        if hit:
+            out.append((i, i + hit, ""))
+            i += hit
+        else:
+            i += 1
+    return out
+
+
 _ACTIVITY = ("查看", "查房", "会诊", "共同", "两位", "三位", "一同", "参加", "讨论", "看过", "到场", "在场", "签字")
 
 
@@ -495,7 +527,8 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
     return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
-            + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text))
+            + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text)
+            + _free_names(text))
 
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
