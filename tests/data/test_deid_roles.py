@@ -109,14 +109,14 @@ def test_memory_carries_a_conversation() -> None:
 
 def test_deid_file_row_is_one_document(write_jsonl, tmp_path, rows) -> None:
     p = write_jsonl("in.jsonl", [{"id": "c1", "messages": [
-        {"role": "user", "content": "我是患者刘淑芬的女儿，电话13812345678"},
+        {"role": "user", "content": "我是患者俞杭生的女儿，电话13812345678"},
         {"role": "assistant", "content": "好的"},
-        {"role": "user", "content": "请刘淑芬明天来复查吗？13812345678可以联系"},
-    ]}, {"id": "c2", "text": "请刘淑芬明天来复查"}])
+        {"role": "user", "content": "请俞杭生明天来复查吗？13812345678可以联系"},
+    ]}, {"id": "c2", "text": "请俞杭生明天来复查"}])
     deid_file([p], tmp_path / "o.jsonl")
     out = rows(tmp_path / "o.jsonl")
-    assert "刘淑芬" not in json.dumps(out[0], ensure_ascii=False)
-    assert out[1]["text"] == "请刘淑芬明天来复查"  # another row: no cue, nothing carried over
+    assert "俞杭生" not in json.dumps(out[0], ensure_ascii=False)
+    assert out[1]["text"] == "请俞杭生明天来复查"  # another row: no cue, nothing carried over
 
 
 def test_find_phi_roles() -> None:
