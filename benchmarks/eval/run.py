@@ -94,7 +94,10 @@ def main() -> None:
         "model": "random Qwen2, demo shape (hidden 192, 3 layers, BPE 6000), fp32, batch 16",
         "peer": "one-sample-at-a-time HFEngine.generate loop (same engine, same greedy params)",
     })
-    Path(a.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
+    out = Path(a.out)
+    keep = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}  # exams_vs_lmeval.py's keys stay
+    out.write_text(json.dumps({**{k: v for k, v in keep.items() if k.startswith("exam")}, **res}, ensure_ascii=False,
+                              indent=2), encoding="utf-8")
     for name, r in res["tasks"].items():
         print(f"{name}: batched {r['batched_generate']['samples_per_s_median']:.1f}/s, peer "
               f"{r['peer_one_at_a_time_generate']['samples_per_s_median']:.1f}/s, ratio {r['ratio_batched_vs_peer']:.1f}x,"

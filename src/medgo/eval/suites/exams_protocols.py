@@ -6,7 +6,7 @@ letter scored after it (not the option text), k-shot from the set's dev split wh
 | cmmlu-medical, cmmlu-general | header 以下是关于{科目}的单项选择题，请直接给出正确答案的选项。, 5-shot: the subject's first 5 dev rows, each `问题\nA. …\nD. …\n答案： X`, blank line between; score " A".." D" | CMMLU's code (src/mp_utils.py) and lm-evaluation-harness `cmmlu_*` (tasks/cmmlu, sampler first_n, target delimiter " ") |
 | medqa-usmle | `Question: …\nA. …\nE. …\nAnswer:`, score " A".." E", zero-shot (PULSE's 150 have no dev split) | lm-evaluation-harness `medqa_4options` (tasks/medqa/preprocess_medqa.py), with the set's 5 options |
 | medqa-mcmle, cnmleqa | CMMLU's format with the header naming the exam, zero-shot (no dev split) | the authors publish no LLM prompt (MedQA, CNMLEQA); CMMLU's format is medgo's choice |
-| cmb-exam | CMB's header 以下是中国{exam_type}中{exam_class}考试的一道{question_type}，不需要做任何分析和解释，直接输出答案选项。 then the question and options; letter scoring | CMB (FreedomIntelligence/CMB) prompt |
+| cmb-exam | CMB's answer-only prompt: 以下是中国{exam_type}中{exam_class}考试的一道{question_type}，不需要做任何分析和解释，直接输出答案选项。, a newline, the question and `A. …` options, zero-shot; the letter is scored after `答案：` (CMB has it as the assistant's turn); multi-answer questions only by generation | CMB's README ("CMB评测细节", Answer-only Prompt; FreedomIntelligence/CMB) |
 
 The `chat` protocol is medgo's instruction prompt rendered with the model's chat template, scoring
 "X. option<|im_end|>" (for instruction-tuned models)."""
@@ -69,7 +69,7 @@ def _usmle_doc(q: MCQ) -> str:
 def _cmb_header(q: MCQ) -> str:
     m = q.meta
     return (f"以下是中国{m.get('exam_type', '')}中{m.get('exam_class', '')}考试的一道{q.qtype or '单项选择题'}，"
-            "不需要做任何分析和解释，直接输出答案选项。\n\n")
+            "不需要做任何分析和解释，直接输出答案选项。\n")
 
 
 def published_prompt(exam: str, q: MCQ, shots: Sequence[MCQ]) -> str:
