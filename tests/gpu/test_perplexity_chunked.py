@@ -35,14 +35,14 @@ def _whole(engine: HFEngine, block: int) -> float:
     return nll
 
 
-@pytest.mark.parametrize("chunk", [5, 64, 4096])
+@pytest.mark.parametrize("chunk", [5, 64, 4096])  # positions per chunk (vocab 300)
 @pytest.mark.parametrize("plain_head", [True, False])
 def test_chunked_perplexity_equals_whole_batch(chunk: int, plain_head: bool, monkeypatch) -> None:
     tok = train_bpe_tokenizer(TEXTS * 5, vocab_size=300)
     mc = ModelConfig(tiny=TinyModelConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                           num_attention_heads=4, num_key_value_heads=2))
     engine = HFEngine(build_tiny_qwen2(mc, tok, seed=0), tok, batch_size=3, device="cpu")
-    monkeypatch.setattr(engine, "PPL_CHUNK", chunk)
+    monkeypatch.setattr(engine, "PPL_CHUNK_ELEMENTS", chunk * 300)
     if not plain_head:
         monkeypatch.setattr(engine, "_heads", lambda: None)
     got = engine.perplexity(TEXTS, block_size=16)

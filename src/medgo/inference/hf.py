@@ -267,16 +267,17 @@ class HFEngine:
             k += m
         return out
 
-    PPL_CHUNK = 512  # positions whose logits exist at once in perplexity(): peak ~ PPL_CHUNK x vocab x 4 bytes
+    PPL_CHUNK_ELEMENTS = 2**24  # logits alive at once in perplexity(): 64 MB of fp32 whatever vocab x batch
 
     @torch.inference_mode()
     def perplexity(self, texts: list[str], block_size: int) -> dict[str, float]:
         """Token-level perplexity (and bits per character) of documents packed into blocks.
 
         The logits never exist for a whole batch: the decoder's hidden states at the scored positions go
-        through the LM head PPL_CHUNK positions at a time (fp32 log-softmax per chunk), so peak memory does
-        not grow with batch x block x vocabulary (~60 GB of fp32 logits at 4 x 4096 x 152k before). Models
-        whose logits are not a plain LM head of the hidden states run whole, with the loss still chunked."""
+        through the LM head PPL_CHUNK_ELEMENTS // vocab positions at a time (fp32 log-softmax per chunk), so
+        peak memory does not grow with batch x block x vocabulary (~60 GB of fp32 logits at 4 x 4096 x 152k
+        before). Models whose logits are not a plain LM head of the hidden states run whole, with the loss
+        still chunked."""
         from medgo.model.packing import pack_documents
 
         blocks, _ = pack_documents(texts, self.tok, block_size, keep_remainder=True)
@@ -296,10 +297,12 @@ class HFEngine:
                 hidden = self.model(input_ids=ids, attention_mask=attn, use_cache=False).logits[:, :-1][keep]
                 score = None
             del ids, attn
-            for c in range(0, len(target), self.PPL_CHUNK):
-                h = hidden[c : c + self.PPL_CHUNK]
+            vocab = score.weight.shape[0] if score is not None else hidden.shape[-1]
+            step = max(1, self.PPL_CHUNK_ELEMENTS // vocab)
+            for c in range(0, len(target), step):
+                h = hidden[c : c + step]
                 logits = (score(h) if score is not None else h).float()
-                nll += F.cross_entropy(logits, target[c : c + self.PPL_CHUNK], reduction="sum").item()
+                nll += F.cross_entropy(logits, target[c : c + step], reduction="sum").item()
                 del logits
             n_tok += len(target)
         chars = sum(len(t) for t in texts)
