@@ -239,8 +239,9 @@ if __name__ == "__main__":
     # `build.py blind`: the blind check set (blind_templates.txt -> blind_notes.jsonl, seed 161616, 2 copies);
     # `build.py blind2` / `blind3`: the second and third blind sets (seeds 16161616, 1616161616)
     which = sys.argv[1] if len(sys.argv) > 1 else ""
-    if which in ("fresh", "blind", "blind2", "blind3", "blind4"):
-        seed = {"fresh": 1616, "blind": 161616, "blind2": 16161616, "blind3": 1616161616, "blind4": 161616161616}[which]
+    if which in ("fresh", "blind", "blind2", "blind3", "blind4", "blind5"):
+        seed = {"fresh": 1616, "blind": 161616, "blind2": 16161616, "blind3": 1616161616, "blind4": 161616161616,
+                "blind5": 16161616161616}[which]
         rows = build(HERE / f"{which}_templates.txt", seed=seed, copies=2, prefix=which)
     else:
         rows = build()
