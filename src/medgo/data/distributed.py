@@ -6,6 +6,10 @@ over the output shards with medgo's streaming dedup (disk-backed MinHash LSH kee
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,9 +77,14 @@ def run_distributed_clean(
     glob: str = "*.jsonl",
     text_key: str = "text",
     slurm: dict[str, Any] | None = None,
+    poll_s: float = 30.0,
 ) -> dict[str, Any]:
     """Run the per-document steps over every `glob` file of `input_dir`; output shards and datatrove's
-    logs (stats per task, completions for `skip_completed` resumption) go under `output_dir`."""
+    logs (stats per task, completions for `skip_completed` resumption) go under `output_dir`.
+
+    The Slurm executor only submits the array job and returns; the summary is read once every task has
+    written its completion marker (`slurm["wait_timeout"]` seconds at most, default: no limit), and a job that
+    leaves the queue with tasks incomplete is an error naming them, not a summary of 0 rows."""
     _require_datatrove()
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
@@ -95,12 +104,54 @@ def run_distributed_clean(
         from datatrove.executor import SlurmPipelineExecutor
 
         s = dict(slurm or {})
+        wait_timeout = s.pop("wait_timeout", None)
         ex = SlurmPipelineExecutor(
             pipeline=pipeline, tasks=tasks, logging_dir=logs, job_name=s.pop("job_name", "medgo-clean"),
             time=s.pop("time", "04:00:00"), partition=s.pop("partition", "cpu"), workers=workers, **s,
         )
     ex.run()
+    if executor != "local":
+        wait_for_tasks(Path(logs), tasks, job_alive=lambda: slurm_job_alive(getattr(ex, "job_id", None)),
+                       poll_s=poll_s, timeout_s=wait_timeout)
     return summarize(out)
+
+
+def slurm_job_alive(job_id: str | int | None) -> bool | None:
+    """Whether the Slurm job is still queued or running (None when that cannot be asked here)."""
+    if job_id in (None, -1, "-1") or shutil.which("squeue") is None:
+        return None
+    r = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%i"], capture_output=True, text=True)
+    return bool(r.stdout.strip()) if r.returncode == 0 else None
+
+
+def wait_for_tasks(logs: Path, tasks: int, *, job_alive: Callable[[], bool | None] = lambda: None,
+                   poll_s: float = 30.0, timeout_s: float | None = None) -> None:
+    """Block until datatrove's `completions/` holds a marker for each of `tasks` ranks."""
+    from medgo.log import console
+
+    deadline = None if timeout_s is None else time.time() + timeout_s
+    said = False
+    while True:
+        done = {p.name for p in (logs / "completions").glob("*")} if (logs / "completions").is_dir() else set()
+        if len(done) >= tasks:
+            return
+        missing = [r for r in range(tasks) if f"{r:05d}" not in done]
+        if job_alive() is False:
+            # the queue may lag the last marker by a moment: look once more before calling it a failure
+            time.sleep(min(poll_s, 5.0))
+            if len({p.name for p in (logs / "completions").glob("*")}) >= tasks:
+                return
+            raise DataError(
+                f"the Slurm job ended with {len(missing)} of {tasks} tasks incomplete (ranks {missing[:10]}...)",
+                hint=f"see {logs}/slurm_logs; rerun the same command to run only the incomplete tasks",
+            )
+        if deadline is not None and time.time() > deadline:
+            raise DataError(f"gave up after {timeout_s:.0f}s waiting for {len(missing)} of {tasks} Slurm tasks",
+                            hint="rerun the same command later: completed tasks are skipped")
+        if not said:
+            console.print(f"waiting for {len(missing)} of {tasks} Slurm tasks (markers in {logs}/completions)")
+            said = True
+        time.sleep(poll_s)
 
 
 def summarize(out: Path) -> dict[str, Any]:
