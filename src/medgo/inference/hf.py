@@ -173,6 +173,7 @@ class HFEngine:
         row_of: dict[tuple[int, ...], int] = {}
         rows: list[list[int]] = []
         first_pos: list[int] = []  # per row: the first position whose logits are needed
+        req_row = []
         for seq, n in seqs:
             k = tuple(seq[:-1])
             if k not in row_of:
@@ -180,30 +181,35 @@ class HFEngine:
                 rows.append(seq[:-1])
                 first_pos.append(len(seq) - 1 - n)
             r = row_of[k]
+            req_row.append(r)
             first_pos[r] = min(first_pos[r], len(seq) - 1 - n)
-        logps = self._row_logprobs(rows, first_pos)
+        wants: list[set[tuple[int, int]]] = [set() for _ in rows]  # (position, token) pairs scored in each row
+        for (seq, n), r in zip(seqs, req_row, strict=True):
+            wants[r].update((len(seq) - 1 - n + t, seq[len(seq) - n + t]) for t in range(n))
+        scored = self._row_scores(rows, first_pos, wants)
         out = []
-        for seq, n in seqs:
-            r = row_of[tuple(seq[:-1])]
-            lp = logps[r][len(seq) - 1 - n - first_pos[r] :]  # (n, vocab): positions predicting the continuation
-            target = torch.tensor(seq[len(seq) - n :], device=lp.device)
-            total = lp.gather(1, target[:, None]).sum().item()
-            out.append((total, bool((lp.argmax(-1) == target).all().item())))
+        for (seq, n), r in zip(seqs, req_row, strict=True):
+            greedy, vals = scored[r]
+            pairs = [(len(seq) - 1 - n + t, seq[len(seq) - n + t]) for t in range(n)]
+            out.append((sum(vals[pt] for pt in pairs), all(greedy[p - first_pos[r]] == tok for p, tok in pairs)))
         return out
 
-    def _row_logprobs(self, rows: list[list[int]], first_pos: list[int]) -> list[torch.Tensor]:
-        """log-softmax rows from first_pos[i] to the end of rows[i], for every row."""
-        res: list[torch.Tensor | None] = [None] * len(rows)
+    def _row_scores(self, rows: list[list[int]], first_pos: list[int],
+                    wants: list[set[tuple[int, int]]]) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
+        """Per row: the greedy token at each position from first_pos on, and log p of each wanted (position,
+        token). Only these numbers are kept, never a row's log-probabilities over the vocabulary."""
+        res: list = [None] * len(rows)
         for prefix_len, members in ll_groups(rows, first_pos, self.MIN_SHARED_PREFIX, self.LL_MIN_SAVED):
             cache = self._prefix_kv(rows[members[0]][:prefix_len]) if prefix_len else None
             if cache is None:
                 prefix_len = 0
             members = sorted(members, key=lambda i: len(rows[i]))
             for idx in self._ll_batches(members, [len(r) for r in rows], prefix_len):
-                for i, lp in zip(idx, self._ll_forward([rows[i] for i in idx], [first_pos[i] for i in idx],
-                                                       prefix_len, cache), strict=True):
-                    res[i] = lp
-        return [r for r in res if r is not None]
+                got = self._ll_forward([rows[i] for i in idx], [first_pos[i] for i in idx], [wants[i] for i in idx],
+                                       prefix_len, cache)
+                for i, g in zip(idx, got, strict=True):
+                    res[i] = g
+        return res
 
     def _ll_batches(self, members: list[int], lengths: list[int], n: int) -> list[list[int]]:
         """Batches of rows sorted by length. Without a prefix: batch_size rows. Over a shared prefix of n tokens
@@ -238,9 +244,12 @@ class HFEngine:
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
         return cache if cache is not None and hasattr(cache, "batch_repeat_interleave") else None
 
-    def _ll_forward(self, rows: list[list[int]], first_pos: list[int], n: int,
-                    cache: object | None) -> list[torch.Tensor]:
-        """One batch: each row's tokens after the shared prefix (length n, KV in `cache`), right-padded."""
+    LL_CHUNK_ELEMENTS = 2**24  # logits alive at once when scoring: 64 MB of fp32 whatever the vocabulary
+
+    def _ll_forward(self, rows: list[list[int]], first_pos: list[int], wants: list[set[tuple[int, int]]], n: int,
+                    cache: object | None) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
+        """One batch: each row's tokens after the shared prefix (length n, KV in `cache`), right-padded; the
+        LM head and log-softmax run on scored positions only, LL_CHUNK_ELEMENTS // vocab positions at a time."""
         pad = self.tok.pad_token_id
         own = [r[n:] for r in rows]
         width = max(len(x) for x in own)
@@ -255,16 +264,32 @@ class HFEngine:
         b_idx = [b for b, (x, p) in enumerate(zip(own, first_pos, strict=True)) for _ in range(p - n, len(x))]
         t_idx = [t for x, p in zip(own, first_pos, strict=True) for t in range(p - n, len(x))]
         if heads:
-            hidden = heads[0](**kw).last_hidden_state[b_idx, t_idx]
-            logits = heads[1](hidden)
+            states = heads[0](**kw).last_hidden_state[b_idx, t_idx]
         else:
-            logits = self.model(**kw).logits[b_idx, t_idx]
-        logp = F.log_softmax(logits.float(), dim=-1)
-        out, k = [], 0
+            states = self.model(**kw).logits[b_idx, t_idx]
+        base, k = [], 0  # each row's first flat position
         for x, p in zip(own, first_pos, strict=True):
-            m = len(x) - (p - n)
-            out.append(logp[k : k + m])
-            k += m
+            base.append(k)
+            k += len(x) - (p - n)
+        flat = [(base[i] + pos - first_pos[i], tok, i, pos) for i, w in enumerate(wants) for pos, tok in sorted(w)]
+        vocab = int(self.model.config.get_text_config().vocab_size) if hasattr(self.model.config, "get_text_config") \
+            else int(self.model.config.vocab_size)
+        step = max(1, self.LL_CHUNK_ELEMENTS // max(vocab, 1))
+        greedy = torch.empty(k, dtype=torch.long, device=self.device)
+        vals = torch.empty(len(flat), device=self.device)
+        fpos = torch.tensor([f[0] for f in flat], dtype=torch.long, device=self.device)
+        ftok = torch.tensor([f[1] for f in flat], dtype=torch.long, device=self.device)
+        for a in range(0, k, step):
+            chunk = states[a : a + step]
+            logp = F.log_softmax((heads[1](chunk) if heads else chunk).float(), dim=-1)
+            greedy[a : a + step] = logp.argmax(-1)
+            sel = ((fpos >= a) & (fpos < a + step)).nonzero().flatten()
+            vals[sel] = logp[fpos[sel] - a, ftok[sel]]
+        g, v = greedy.tolist(), vals.tolist()
+        out: list[tuple[list[int], dict[tuple[int, int], float]]] = [
+            (g[base[i] : base[i] + len(x) - (p - n)], {}) for i, (x, p) in enumerate(zip(own, first_pos, strict=True))]
+        for (_, tok, i, pos), val in zip(flat, v, strict=True):
+            out[i][1][(pos, tok)] = val
         return out
 
     PPL_CHUNK_ELEMENTS = 2**24  # logits alive at once in perplexity(): 64 MB of fp32 whatever vocab x batch
