@@ -175,3 +175,9 @@ SURNAMES_TOP = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜"
     "崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤"
 )
+# Compound surnames that are (almost) never ordinary words: followed by one or two given-name characters they
+# are read as a name anywhere ("欧阳晨带领实习生…"). 东方, 百里, 东门, 第五 ... are words too and are left out.
+SURNAMES_2_DISTINCT = {
+    "欧阳", "司马", "诸葛", "上官", "皇甫", "尉迟", "慕容", "司徒", "令狐", "夏侯", "端木", "公孙", "宇文", "轩辕", "钟离",
+    "长孙", "澹台", "濮阳", "淳于", "申屠", "闻人", "赫连", "呼延", "独孤", "南宫", "万俟",
+}

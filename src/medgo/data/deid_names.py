@@ -26,6 +26,7 @@ from medgo.data.deid_lexicon import (
     PERSON_VERBS,
     SURNAMES_1,
     SURNAMES_2,
+    SURNAMES_2_DISTINCT,
     SURNAMES_2_RARE,
     SURNAMES_RARE,
     SURNAMES_TOP,
@@ -355,6 +356,18 @@ def _free_names(text: str) -> list[tuple[int, int, str]]:
         two = text[i : i + 2]
         sl = 2 if two in SURNAMES_2 else (1 if text[i] in SURNAMES_TOP and text[i] not in _FUNCTION_SURNAMES else 0)
         hit = 0
+        if two in SURNAMES_2_DISTINCT:
+            for g in (2, 1):  # a distinctive compound surname: its given name needs no frequency test
+                given = text[i + 2 : i + 2 + g]
+                if len(given) == g and all(_is_han(c) for c in given) and _given_ok(given) and (
+                    g == 1 or given[-1] not in _TRAIL_BAD) and (g == 1 or not _ends_ok(text, i + 3, long=False)
+                                                                or given[-1] in COMMON_GIVEN):
+                    hit = 2 + g
+                    break
+            if hit:
+                out.append((i, i + hit, ""))
+                i += hit
+                continue
         if sl:
             for g in (2, 1):
                 given = text[i + sl : i + sl + g]
