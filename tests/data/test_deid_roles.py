@@ -186,3 +186,14 @@ def test_long_inputs_stay_linear(text: str) -> None:
     t0 = time.perf_counter()
     deidentify(text)
     assert time.perf_counter() - t0 < 5.0  # was minutes-scale (quadratic) before
+
+
+def test_deid_file_pseudonyms_hold_across_messages(write_jsonl, tmp_path, rows) -> None:
+    p = write_jsonl("in.jsonl", [{"id": "c1", "messages": [
+        {"role": "user", "content": "患者王志强，男，65岁，其女儿王丽娜陪同"},
+        {"role": "assistant", "content": "请王丽娜带王志强复查"},
+    ]}])
+    deid_file([p], tmp_path / "o.jsonl", cfg=DeidConfig(names="pseudonym"))
+    msgs = rows(tmp_path / "o.jsonl")[0]["messages"]
+    assert msgs[0]["content"] == "患者[患者A]，男，65岁，其女儿[家属A]陪同"
+    assert msgs[1]["content"] == "请[家属A]带[患者A]复查"
