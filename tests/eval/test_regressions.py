@@ -13,6 +13,7 @@ import pytest
 from medgo.config.schema import ModelConfig, TinyModelConfig
 from medgo.eval.regressions import (
     Items,
+    _bpc,
     compare,
     flagged,
     load_items,
@@ -64,9 +65,15 @@ def _results_and_items(sft_scale: float, seed: int = 0):
 
 def test_constructed_regression_is_flagged() -> None:
     results, items = _results_and_items(sft_scale=7.0)  # exp(5 x 1.15) ~ 315 -> exp(7 x 1.15) ~ 3,100
+    for it in items.values():
+        it["bits_per_char"] = Items(it["perplexity"].values, _bpc)
+    for m, it in items.items():
+        results[m]["bits_per_char"] = it["bits_per_char"].agg(list(it["bits_per_char"].values.values()))
     comps = compare(results, items, n_boot=300)
     flags = flagged(comps)
     assert [(c.model, c.baseline, c.metric) for c in flags] == [("sft", "pretrain", "perplexity")]
+    bpc = next(c for c in comps if c.metric == "bits_per_char" and c.model == "sft" and c.baseline == "pretrain")
+    assert bpc.significant and bpc.worse and bpc.verdict() == "worse (flagged as held-out perplexity)"
     f = flags[0]
     assert f.ci[0] > 0 and f.n == 60
     assert f.headline().startswith(f"SFT: held-out perplexity {results['pretrain']['perplexity']:,.0f} → ")

@@ -186,6 +186,10 @@ def flat_metrics(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str
                 if isinstance(tr, dict) and isinstance(tr.get(method), (int, float)):
                     row[f"cblue:{t}:{method}"] = float(tr[method])
                     labels[f"cblue:{t}:{method}"] = (f"CBLUE {t} {tr.get('metric') or 'score'} ({method})", False)
+        for k, v in (r.get("clinicalqa") or {}).items():  # reference-based means; no per-item file here
+            if k != "n" and isinstance(v, (int, float)):
+                row[f"clinicalqa:{k}"] = float(v)
+                labels[f"clinicalqa:{k}"] = (f"ClinicalQA {k}", k == "must_not_say_hits")
         for t, tr in (r.get("exams") or {}).items():
             for method in ("loglik", "loglik_norm", "generate"):
                 if isinstance(tr, dict) and isinstance(tr.get(method), (int, float)):
@@ -315,9 +319,11 @@ class Comparison:
 
     @property
     def flagged(self) -> bool:
-        return self.worse and self.significant
+        return self.worse and self.significant and not self.extra.get("same_as")
 
     def verdict(self) -> str:
+        if self.extra.get("same_as") and self.worse and self.significant:
+            return f"worse (flagged as {self.extra['same_as']})"
         if self.ci is None:
             return "worse (no interval)" if self.worse else ("better (no interval)" if self.delta else "same")
         if not self.significant:
@@ -367,6 +373,11 @@ def compare(results: dict[str, dict[str, Any]], items: dict[str, dict[str, Items
                 if a is not None and b is not None and (boot := paired_bootstrap(a, b, n_boot, seed)) is not None:
                     c.ci, c.n = (boot[0], boot[1]), boot[2]
                 out.append(c)
+    # bits/char is the perplexity's documents again: one flag per stage pair, on the perplexity
+    ppl = {(c.model, c.baseline) for c in out if c.metric == "perplexity" and c.flagged}
+    for c in out:
+        if c.metric == "bits_per_char" and (c.model, c.baseline) in ppl:
+            c.extra["same_as"] = "held-out perplexity"
     return out
 
 
