@@ -20,6 +20,9 @@ def setup_logging(level: str | None = None) -> None:
         handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
         force=True,
     )
+    if not verbose():  # weight-loading, shard and dataset-map bars off (before those libraries are imported)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     # transformers/datasets are chatty at INFO; keep their warnings.
     for noisy in ("transformers", "datasets", "accelerate", "trl", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -19,10 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from medgo.errors import MedgoError
-from medgo.log import get_logger
 from medgo.model.tokenizer import ENDOFTEXT, IM_END, IM_START, build_qwen2_tokenizer, chatml_template
-
-log = get_logger(__name__)
 
 # Added tokens after the three ChatML ones (151643-151645), at their release ids; (token, special).
 _QWEN25_EXTRA = [
@@ -254,6 +251,5 @@ def init_checkpoint(
     write_tokenizer(fam, out, template)
     n = _write_weights(out, out, seed, max_shard_size)
     files = sorted(f.name for f in out.iterdir())
-    log.info("model init: %s-shaped checkpoint, %d parameters, in %s", key, n, out)
     return {"like": key, "architecture": fam.arch, **shape, "vocab_size": fam.vocab_size,
             "parameters": n, "files": files, "out": str(out)}
