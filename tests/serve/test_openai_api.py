@@ -20,9 +20,9 @@ def srv(serve):
     return serve(api_keys=[KEY], max_batch_size=8)
 
 
-def test_models_and_chat_non_streaming(srv) -> None:
+def test_models_and_chat_non_streaming(srv, tiny_model) -> None:
     c = client(srv)
-    assert [m.id for m in c.models.list().data] == ["model"]
+    assert [m.id for m in c.models.list().data] == [tiny_model.parent.name]  # .../tiny0/model → tiny0
     r = c.chat.completions.create(
         model="model",
         messages=[{"role": "user", "content": "胸痛三天怎么办？"}],

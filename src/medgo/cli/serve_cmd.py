@@ -32,7 +32,25 @@ def register(app: typer.Typer) -> None:
             None, "--api-key", help="bearer key (repeatable); also MEDGO_API_KEYS"
         ),
         api_key_file: Path | None = typer.Option(None, "--api-key-file", help="one key per line"),
-        engine: str = typer.Option("auto", "--engine", help="auto | hf | llamacpp | vllm"),
+        engine: str = typer.Option(
+            "auto", "--engine",
+            help="auto | hf | llamacpp | vllm | llamacpp-server (vllm and llamacpp-server run as a supervised "
+            "process behind medgo's front)",
+        ),
+        upstream: str | None = typer.Option(
+            None, "--upstream", help="an OpenAI-compatible engine server URL to put medgo's front before"
+        ),
+        upstream_flavor: str | None = typer.Option(
+            None, "--upstream-flavor",
+            help="openai | vllm | llamacpp | llama-server | sglang: how structured outputs are passed through",
+        ),
+        upstream_key: str | None = typer.Option(None, "--upstream-key", help="the upstream's bearer key"),
+        upstream_model: str | None = typer.Option(None, "--upstream-model", help="model id at the upstream"),
+        tokenizer: Path | None = typer.Option(
+            None, "--tokenizer", help="tokenizer folder for an upstream (default: the target's)"
+        ),
+        tensor_parallel: int = typer.Option(1, "--tensor-parallel-size", help="GPUs per model (vLLM)"),
+        engine_log: Path | None = typer.Option(None, "--engine-log", help="the engine process's output"),
         model_name: str | None = typer.Option(None, "--model-name", help="id in /v1/models"),
         max_batch: int = typer.Option(
             16, "--max-batch", help="dynamic batch size (1: one request at a time)"
@@ -66,10 +84,11 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve a model: OpenAI-compatible API, clinical assess endpoint and a web chat page at /."""
-        from medgo.serve.runner import run_server
+        from medgo.serve.runner import model_id, run_server
         from medgo.serve.settings import ServeSettings
 
-        if target.suffix != ".gguf" and engine != "llamacpp":
+        model_name = model_name or model_id(target)  # the run's model (runs/demo → demo-sft), before resolving
+        if target.suffix != ".gguf" and engine not in ("llamacpp", "llamacpp-server"):
             from medgo.inference.registry import resolve_model
 
             target = resolve_model(target).model_dir
@@ -94,7 +113,9 @@ def register(app: typer.Typer) -> None:
             rag_default=rag_default,
         )
         console.print(f"medgo serve: {target} on http://{host}:{port}  (web page at /, API at /v1)")
-        run_server(target, settings, engine=engine, threads=threads, dtype=dtype)
+        run_server(target, settings, engine=engine, threads=threads, dtype=dtype, upstream=upstream,
+                   upstream_flavor=upstream_flavor, upstream_key=upstream_key, upstream_model=upstream_model,
+                   tokenizer=tokenizer, tensor_parallel=tensor_parallel, engine_log=engine_log)
 
     @app.command("export")
     def export(

@@ -112,6 +112,7 @@ class HFBatchingEngine(QueueWorker):
         self._stop_ids = set(engine.stop_ids)
         self._grammar: GrammarBackend | None = None
         self._score_lock = threading.Lock()
+        self._grammar_lock = threading.Lock()
 
     supports_constraints = True
 
@@ -119,7 +120,7 @@ class HFBatchingEngine(QueueWorker):
     def grammar(self) -> GrammarBackend:
         """The tokenizer's vocabulary for xgrammar, built on first use (a constrained request)."""
         if self._grammar is None:
-            with self._score_lock:
+            with self._grammar_lock:
                 if self._grammar is None:
                     vocab = int(self.hf.model.get_output_embeddings().weight.shape[0])
                     self._grammar = GrammarBackend(self.hf.tok, vocab, list(self.hf.stop_ids))

@@ -104,13 +104,39 @@ def _serve_llamacpp(path: Path, *, threads: int | None = None, dtype: str | None
     return LlamaCppEngine.from_path(path, threads=threads, **queue_kw)
 
 
-SERVING_ENGINES: dict[str, Callable[..., ServingEngine]] = {"hf": _serve_hf, "llamacpp": _serve_llamacpp}
+def _serve_upstream(path: Path, *, base_url: str | None = None, flavor: str = "openai", api_key: str | None = None,
+                    model: str | None = None, process: Any = None, max_queue: int = 256, max_context: int | None = None,
+                    **_: Any) -> ServingEngine:
+    """An OpenAI-compatible engine server (`base_url`, or the one `process` starts); `path` is the folder
+    whose tokenizer the gateway renders and counts with."""
+    import json
+
+    from medgo.inference.upstream import UpstreamEngine
+    from medgo.model.tokenizer import load_tokenizer
+
+    if process is not None:
+        base_url, api_key = process.url, process.api_key
+    if not base_url:
+        raise ConfigError("the upstream engine needs a URL", hint="--upstream http://HOST:PORT")
+    cfg = Path(path) / "config.json"
+    if max_context is None:
+        max_context = 4096
+        if cfg.is_file():
+            max_context = int(json.loads(cfg.read_text("utf-8")).get("max_position_embeddings") or 4096)
+    return UpstreamEngine(base_url, load_tokenizer(path), model=model, api_key=api_key, flavor=flavor,
+                          max_context=max_context, max_queue=max_queue, process=process)
+
+
+SERVING_ENGINES: dict[str, Callable[..., ServingEngine]] = {
+    "hf": _serve_hf, "llamacpp": _serve_llamacpp, "upstream": _serve_upstream,
+}
 
 
 def load_serving_engine(kind: str, path: Path, **kw: Any) -> ServingEngine:
-    """kind: hf | llamacpp (vllm runs as its own server process). hf keywords: dtype, threads, batching
+    """kind: hf | llamacpp | upstream (an OpenAI-compatible server: base_url/flavor/api_key/model, or a
+    supervised `process`; vLLM and llama.cpp's server run this way). hf keywords: dtype, threads, batching
     (continuous: rows join and leave the running batch every step, the default where the model's cache
     allows it; static: one `generate` call per batch); every kind: max_batch, batch_wait_ms, max_queue."""
     if kind not in SERVING_ENGINES:
-        raise MedgoError(f"unknown engine {kind!r}", hint="use --engine hf, llamacpp or vllm")
+        raise MedgoError(f"unknown engine {kind!r}", hint="use --engine hf, llamacpp, llamacpp-server or vllm")
     return SERVING_ENGINES[kind](path, **kw)

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from medgo.inference.streams import ServingEngine
@@ -38,7 +38,12 @@ def create_app(
             max_queue=settings.max_queue,
             batching=settings.batching,
         )
-    name = settings.model_name or (model_dir.name if model_dir else engine.name)
+    if settings.model_name:
+        name = settings.model_name
+    else:
+        from medgo.serve.runner import model_id
+
+        name = model_id(model_dir) if model_dir else engine.name
     st = ServerState(settings, engine, name)
 
     @asynccontextmanager
@@ -65,15 +70,17 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/health")
-    async def health(request: Request) -> dict:
+    async def health(request: Request):
         s = state_of(request)
-        return {
-            "status": "ok",
+        ok = getattr(s.engine, "healthy", lambda: True)()  # a supervised engine process may have died
+        body = {
+            "status": "ok" if ok else "engine_down",
             "model": s.model_name,
             "engine": s.engine.name,
             "queue_depth": s.engine.queue_depth(),
             "auth": s.keys.required,
         }
+        return body if ok else JSONResponse(body, 503)
 
     @app.get("/metrics")
     async def metrics(request: Request, caller: Caller = Depends(authorize)) -> Response:
