@@ -38,3 +38,22 @@ def write_cmmlu_tasks(cmmlu_data: Path, subjects: list[str], out: Path, prefix: 
         (out / f"{name}.yaml").write_text(json.dumps(cfg, ensure_ascii=False, indent=1), encoding="utf-8")  # JSON is YAML
         names.append(name)
     return names
+
+
+def write_group(out: Path, group: str, names: list[str]) -> None:
+    """A group task over `names` (lm-eval's --tasks GROUP), accuracy averaged over items as medgo reports it."""
+    cfg = {"group": group, "task": names, "aggregate_metric_list": [
+        {"metric": m, "aggregation": "mean", "weight_by_size": True} for m in ("acc", "acc_norm", "acc_bytes")]}
+    (out / f"{group}.yaml").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":  # python tests/eval/exams/lmeval/cmmlu_local.py ../shared/data/corpora/CMMLU/data OUT
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[5] / "src"))
+    from medgo.eval.suites.exams_protocols import CMMLU_GENERAL, CMMLU_MEDICAL
+
+    data, dest = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
+    write_group(dest, "local_cmmlu_medical", write_cmmlu_tasks(data, list(CMMLU_MEDICAL), dest))
+    write_group(dest, "local_cmmlu_general", write_cmmlu_tasks(data, list(CMMLU_GENERAL), dest))
+    print(f"{dest}: tasks local_cmmlu_<subject>, groups local_cmmlu_medical (9) and local_cmmlu_general (58)")
