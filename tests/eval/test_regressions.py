@@ -167,3 +167,28 @@ def test_cblue_and_exam_items_from_predictions_files(tmp_path) -> None:
     assert comps[("cblue:CHIP-CTC:generate", "pretrain")].ci is None
     assert comps[("exams:cmmlu-medical:loglik", "pretrain")].ci is None
     assert comps[("cblue:CMeEE-V2:generate", "pretrain")].label == "CBLUE CMeEE-V2 f1 (generate)"
+
+
+def test_vectorised_resampling_equals_the_point_metrics() -> None:
+    """Every aggregate's fast path gives what the aggregate itself gives, on the same resamples."""
+    import numpy as np
+
+    from medgo.eval import regressions as r
+
+    rng = random.Random(3)
+    n = 40
+    pairs = [(rng.choice("abc"), rng.choice(["a", "b", "z", None])) for _ in range(n)]
+    cases = [
+        Items({str(i): float(rng.random() < 0.5) for i in range(n)}, r._mean),
+        Items({str(i): (rng.random() * 20, rng.randint(1, 9), rng.randint(1, 30)) for i in range(n)}, r._ppl),
+        Items({str(i): (rng.random() * 20, rng.randint(1, 9), rng.randint(1, 30)) for i in range(n)}, r._bpc),
+        Items({str(i): (rng.randint(0, 2), rng.randint(0, 2), rng.randint(0, 2)) for i in range(n)}, r._micro_f1),
+        Items({str(i): p for i, p in enumerate(pairs)}, r._macro_f1_union),
+        Items({str(i): p for i, p in enumerate(pairs)}, r._macro_f1_over(["a", "b", "c"])),
+    ]
+    idx = np.vstack([np.arange(n), np.random.default_rng(0).integers(0, n, size=(5, n))])
+    for it in cases:
+        vals = list(it.values.values())
+        fast = r._resampled(it, vals, idx)
+        slow = [it.agg([vals[i] for i in row]) for row in idx]
+        assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12), it.agg
