@@ -183,3 +183,23 @@ def test_shared_sets_load(shared_data: Path) -> None:
     spec = ExamSpec(tasks=["cmmlu-general"], data_dir=shared_data)
     assert len(select_questions("cmmlu-general", spec)[0]) == 58 * 8
     assert len(select_questions("cmmlu-general-full", spec)[0]) == len(gen) > 9000
+
+
+def test_stage_row_names_protocol_and_reports_general_and_english(tmp_path: Path) -> None:
+    from medgo.config.schema import ExamsEvalConfig
+    from medgo.eval.suite import StageInputs
+    from medgo.eval.suites.exams_run import ExamsSuite
+
+    c = ExamsEvalConfig()
+    assert c.protocol == "published" and c.shots is None and "cmmlu-general" in c.tasks and "medqa-usmle" in c.tasks
+    row = ExamsSuite().for_stage(Scripted({" A": -0.1}), c, StageInputs(model="pretrain", out=tmp_path))
+    assert set(row) == {"cmmlu-medical", "cmmlu-general", "cnmleqa", "medqa-usmle"}
+    assert row["cmmlu-medical"]["protocol"] == "published" and row["cmmlu-medical"]["shots"] == 5
+    assert row["medqa-usmle"]["shots"] == 0 and row["medqa-usmle"]["n"] == 5
+    for r in row.values():  # the scripted engine always prefers " A"
+        assert r["loglik"] == r["loglik_norm"] == r["loglik_bytes"] is not None
+    s = json.loads((tmp_path / "scores.json").read_text())
+    assert s["protocol"] == "published" and "| published |" in (tmp_path / "scores.md").read_text()
+    chat = ExamsSuite().for_stage(Scripted({}), ExamsEvalConfig(tasks=["general"], protocol="chat"),
+                                  StageInputs(model="sft", out=tmp_path / "chat"))
+    assert chat["cmmlu-general"]["protocol"] == "chat" and chat["cmmlu-general"]["shots"] == 0
