@@ -122,13 +122,29 @@ def encoder_speed(passages: list[Passage], n: int, runs: int, batch_size: int, w
     }
 
 
-def pool_order(passages: list[Passage], qrels: dict) -> list[Passage]:
-    """Every query's relevant passages first (pool order), then the rest in a seeded random order: the
-    order the vector cache is filled in, so a capped pool (`--pool-cap`) is its first N passages."""
+def pool_order(name: str, passages: list[Passage], qrels: dict) -> list[Passage]:
+    """The order the vector cache is filled in, so that any prefix is a scaled-down pool (`--pool-cap`):
+    test queries in split order, each query's relevant passages followed by seeded random distractors
+    in the full pool's proportion (non-relevant : relevant), then the dev queries' the same way."""
+    dev, test = split_queries(list(qrels), *SPLITS[name.split("@")[0]])
+    by_id = {p.id: p for p in passages}
     rel = {p for r in qrels.values() for p in r}
-    rest = [p for p in passages if p.id not in rel]
+    rest = [p.id for p in passages if p.id not in rel]
     random.Random(2).shuffle(rest)
-    return [p for p in passages if p.id in rel] + rest
+    ratio = len(rest) / max(1, len(rel))
+    order: list[str] = []
+    seen: set[str] = set()
+    owed = 0.0
+    for q in [*test, *dev, *sorted(set(qrels) - set(test) - set(dev))]:
+        new = [p for p in sorted(qrels[q]) if p not in seen]
+        seen.update(new)
+        order += new
+        owed += ratio * len(new)
+        while owed >= 1 and rest:
+            order.append(rest.pop())
+            owed -= 1
+    order += reversed(rest)
+    return [by_id[p] for p in order]
 
 
 def smoke_pool(name: str, bench: tuple, size: int) -> tuple:
@@ -146,6 +162,9 @@ def bench_dataset(
     name: str, passages: list[Passage], queries: dict[str, str], qrels: dict, args, dense: bool = True
 ) -> dict:
     dev, test = split_queries(list(qrels), *(SMOKE if args.smoke else SPLITS)[name.split("@")[0]])
+    if "@" in name:  # a capped pool: only the queries whose relevant passages are all in it
+        have = {p.id for p in passages}
+        dev, test = ([q for q in qs if set(qrels[q]) <= have] for qs in (dev, test))
     lat_q = [queries[q] for q in random.Random(1).sample(test, min(args.latency_queries, len(test)))]
     mb = sum(len(p.content.encode("utf-8")) for p in passages) / 1e6
     ids = [p.id for p in passages]
@@ -391,7 +410,8 @@ def machine() -> dict:
         "python": platform.python_version(),
         "os": platform.platform(),
         "packages": versions,
-        "note": "shared machine: other engineers' jobs ran beside the benchmark (load average ~3-5 on 2 cores)",
+        "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+        "note": "shared machine: other engineers' jobs (test suites, training runs) ran beside the benchmark",
     }
 
 
@@ -406,6 +426,7 @@ def main() -> None:
         "--cache", default=None, help="vector cache folder (default: MEDGO_VECTOR_CACHE or ~/.cache)"
     )
     ap.add_argument("--speed-sample", type=int, default=128, help="uncached passages for the encoder speed")
+    ap.add_argument("--speed-runs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2, help="encoder worker processes for cache misses")
     ap.add_argument(
@@ -451,7 +472,7 @@ def main() -> None:
     caps = dict(c.split("=") for c in args.pool_cap)
     for name, (passages, queries, qrels) in list(loaded.items()):
         if name in caps:
-            pool = pool_order(passages, qrels)[: int(caps[name])]
+            pool = pool_order(name, passages, qrels)[: int(caps[name])]
             loaded[f"{name}@pool{len(pool)}"] = (pool, queries, qrels)
     for name, (passages, queries, qrels) in loaded.items():
         print(name, flush=True)
@@ -472,7 +493,7 @@ def main() -> None:
                 continue
             add_hybrid_rows(name, results["datasets"][name], results["tuning"]["chosen"], qrels, args)
         results["encoder_speed"] = encoder_speed(
-            loaded[TUNE_ON][0], args.speed_sample, args.runs, args.batch_size, args.workers
+            loaded[TUNE_ON][0], args.speed_sample, args.speed_runs, args.batch_size, args.workers
         )
         try:
             results["kuake_ir_promptcblue"] = kuake_ir_promptcblue(data)
@@ -485,6 +506,7 @@ def main() -> None:
         prev = json.loads(old.read_text(encoding="utf-8"))
         if "reranked" in prev:
             results["reranked"] = prev["reranked"]
+    results["machine"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     results["wall_s"] = round(time.time() - t0, 1)
     Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out} in {results['wall_s']}s")
