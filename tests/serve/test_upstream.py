@@ -52,7 +52,6 @@ def index_dir(tmp_path_factory):
 @pytest.fixture
 def gateway(llama_server, tiny_model_2k, index_dir, tmp_path):
     from conftest import live
-
     from medgo.inference.registry import load_serving_engine
     from medgo.serve.app import create_app
     from medgo.serve.settings import ServeSettings
