@@ -37,7 +37,9 @@ class DedupConfig(_Strict):
     seed: int = 1
 
 
-class DeidOptions(_Strict):
+class DeidConfig(_Strict):
+    """The de-identifier's options (`medgo data deid`, the data.prepare deid step, the serving audit log)."""
+
     dates: Literal["mask", "shift", "keep"] = Field("mask", description="shift: move dates by a per-document offset")
     hospitals: bool = Field(True, description="replace named hospitals with [医院]")
     secret: str = Field("medgo", description="salt of the per-document date shift")
@@ -48,7 +50,7 @@ class DeidOptions(_Strict):
     consistent: bool = Field(True, description="replace every occurrence of a found name/ID/phone/record/e-mail")
 
 
-class DeidStep(DeidOptions):
+class DeidStep(DeidConfig):
     enabled: bool = True
 
 

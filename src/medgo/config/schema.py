@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -254,6 +254,11 @@ class EvalConfig(Section):
     cblue: CblueEvalConfig | None = None
     clinicalqa: ClinicalQAEvalConfig | None = None
     exams: ExamsEvalConfig | None = None
+
+    @field_validator("regressions", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        return "off" if v is False else v  # YAML 1.1 reads a bare `off` as false
 
 
 class ReportConfig(Section):

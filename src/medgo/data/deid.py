@@ -17,10 +17,8 @@ import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from medgo.config.data_prep import DeidConfig
 from medgo.data.deid_lexicon import (
     COMMON_GIVEN,
     KIN_CUES,
@@ -56,18 +54,6 @@ PSEUDONYM_STEMS = {"PATIENT": "患者", "RELATIVE": "家属", "CLINICIAN": "医�
 CONSISTENT_TYPES = ("NAME", "ID", "PHONE", "RECORD", "EMAIL")
 # When two detectors claim overlapping text, the more specific one wins.
 _PRIORITY = {"EMAIL": 0, "ID": 1, "PHONE": 2, "RECORD": 3, "DATE": 4, "NAME": 5, "HOSPITAL": 6, "ADDRESS": 7}
-
-
-class DeidConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    dates: Literal["mask", "shift", "keep"] = Field("mask", description="shift: move dates by a per-document offset")
-    hospitals: bool = Field(True, description="replace named hospitals with [医院]")
-    secret: str = Field("medgo", description="salt of the per-document date shift")
-    max_shift_days: int = Field(365, ge=1)
-    names: Literal["placeholder", "pseudonym"] = Field(
-        "placeholder", description="pseudonym: one consistent [患者A]/[家属A]/[医护A] per person instead of [姓名]"
-    )
-    consistent: bool = Field(True, description="replace every occurrence of a found name/ID/phone/record/e-mail")
 
 
 @dataclass(frozen=True)
