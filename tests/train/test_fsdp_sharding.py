@@ -127,3 +127,52 @@ def test_accelerate_presets_set_activation_checkpointing_once_and_launch_the_sam
         if c.get("num_machines", 1) > 1:
             assert c["deepspeed_config"]["deepspeed_multinode_launcher"] == "standard", f
             assert c["rdzv_backend"] == "static" and c["same_network"] is True, f
+
+
+def test_prepare_loading_before_the_model(monkeypatch, tmp_path: Path) -> None:
+    """ZeRO-3: the stage's TrainingArguments (and so transformers' live DeepSpeed config, which makes
+    from_pretrained build under zero.Init) exist before the model is loaded; QLoRA: rank r selects cuda:r,
+    where bitsandbytes puts the 4-bit weights (torch.cuda.current_device())."""
+    import medgo.train.common as common
+    from medgo.train import distributed as d
+
+    made = []
+    monkeypatch.setattr(common, "make_args", lambda cls, t, out, seed: made.append((cls.__name__, t.deepspeed)) or "args")
+    _, _, cfg = _setup()
+    cfg.sft.deepspeed = str(REPO / "configs/deepspeed/zero3_offload.json")
+    assert d.prepare_loading(cfg.sft, tmp_path, 0) == "args" and made == [("TrainingArguments", cfg.sft.deepspeed)]
+    cfg.sft.deepspeed = str(REPO / "configs/deepspeed/zero2.json")
+    assert d.prepare_loading(cfg.sft, tmp_path, 0) is None and len(made) == 1  # ZeRO-2: every rank loads whole
+
+    chosen = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    d.prepare_loading(cfg.sft, tmp_path, 0, quantized=True)
+    assert chosen == [3]
+
+
+def test_dequantized_merge_reloads_the_base_and_merges_the_adapter(tmp_path: Path) -> None:
+    """The QLoRA export path on a LoRA model (bitsandbytes 4-bit needs CUDA): the base reloaded from its folder
+    unquantized, the trained adapter set on it and merged, equals PEFT's own merge; the result is a plain model."""
+    from transformers import AutoModelForCausalLM
+
+    from medgo.train.common import maybe_lora
+    from medgo.train.distributed import dequantized_merge, is_4bit
+
+    tok, mc, cfg = _setup("lora")
+    build_tiny_qwen2(mc, tok, seed=0).save_pretrained(tmp_path / "base")
+    model = maybe_lora(cfg, AutoModelForCausalLM.from_pretrained(str(tmp_path / "base")))
+    for n, p in model.named_parameters():
+        if "lora_B" in n:
+            torch.nn.init.normal_(p, std=0.5)
+    model.eval()
+    x = torch.tensor([tok.encode("糖尿病吃什么药", add_special_tokens=False)])
+    with torch.no_grad():
+        expected = model(input_ids=x).logits
+    assert not is_4bit(model)
+    merged = dequantized_merge(model, dtype=torch.float32)
+    assert not hasattr(merged, "peft_config") and getattr(merged.config, "quantization_config", None) is None
+    with torch.no_grad():
+        assert torch.allclose(merged(input_ids=x).logits, expected, atol=1e-5)
