@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--skip-suites", action="store_true", help="no general / English wall-time runs")
     ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
+    ap.add_argument("--key", default="exams_vs_lm_eval", help="results.json key for this comparison")
     a = ap.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
     torch.set_num_threads(threads)
@@ -177,16 +178,17 @@ def main() -> None:
             print(task, suites[task])
     out = Path(a.out)
     doc = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
-    doc["exams_vs_lm_eval"] = bench
+    doc[a.key] = bench
     if suites:
         doc["exam_suites_wall_time"] = {"what": "medgo run_exams, published protocol, loglik, same demo-shape model "
                                                 "and threads, CPU", **suites}
-    doc["exams_machine"] = {
+    doc[f"{a.key}_machine"] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, {threads} threads",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "load_avg_1m_before_after": [runs["medgo"][0]["load"], os.getloadavg()[0]],
         "command": f"OMP_NUM_THREADS={threads} nice -n 5 python benchmarks/eval/exams_vs_lmeval.py --n {a.n} "
-                   f"--repeats {a.repeats}",
+                   f"--repeats {a.repeats}" + (" --skip-suites" if a.skip_suites else "")
+                   + (f" --key {a.key}" if a.key != "exams_vs_lm_eval" else ""),
     }
     out.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps({k: bench[k] for k in ("median_s", "ratio_end_to_end", "ratio_engine", "identical_choices")}))
