@@ -249,3 +249,22 @@ def test_sft_under_flash_trains_on_flattened_conversations(tmp_path, flash_on_cp
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(trainer.train_dataset))])
     assert batch["input_ids"].shape[0] == 1 and len(batch["cu_seq_lens_q"]) == 4  # 3 conversations, 1 row
     assert _close(_sum_loss_and_grads(model, [batch]), ref)
+
+
+def test_sft_fused_loss_trains_a_step_on_the_flattened_layout(tmp_path, flash_on_cpu) -> None:
+    """The GPU default (TRL's own fused loss, flash attention): one optimizer step on flattened batches."""
+    from medgo.config.schema import RunConfig
+    from medgo.model.packing import FlattenedCollator
+    from medgo.train.sft import build_trainer
+
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            for q, a in [("头痛怎么办？", "低盐饮食。"), ("高血压吃什么药？", "糖尿病需监测血糖。")] * 2]
+    tok, model = _tiny()
+    cfg = RunConfig(name="t")
+    cfg.sft.packing, cfg.sft.max_length, cfg.sft.per_device_batch_size = False, 128, 4
+    cfg.sft.padding_free, cfg.sft.fused_loss, cfg.sft.max_steps, cfg.sft.logging_steps = True, True, 1, 1
+    trainer = build_trainer(cfg, flash_on_cpu(model), tok, rows, tmp_path)
+    assert isinstance(trainer.data_collator, FlattenedCollator)
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert losses and all(torch.isfinite(torch.tensor(x)) for x in losses)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The GPU check (issue #14): on a machine with one CUDA GPU, in under ~8 minutes after the install,
+#   benchmarks/gpu/run.sh                 # installs the gpu extra if missing, runs bench.py, records results.json
+#   benchmarks/gpu/run.sh --cpu-dry-run   # the same steps at tiny sizes on CPU (run by the default tests)
+# Options: --out DIR (default runs/gpu-check, or a temp folder for the dry run), --steps N.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi; fi
+MODE=gpu OUT="" ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cpu-dry-run) MODE=cpu ;;
+    --out) OUT="$2"; shift ;;
+    --steps) ARGS+=(--steps "$2"); shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$MODE" = cpu ]; then
+  OUT=${OUT:-$(mktemp -d)}
+  exec "$PY" benchmarks/gpu/bench.py --cpu-dry-run --out "$OUT" "${ARGS[@]}"
+fi
+OUT=${OUT:-runs/gpu-check}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+if ! "$PY" -c "import vllm, flash_attn, deepspeed, bitsandbytes" 2>/dev/null; then
+  # flash-attn compiles against the installed torch: no build isolation (a prebuilt wheel is used when one fits)
+  "$PY" -m pip install -e ".[gpu]" --no-build-isolation
+fi
+exec timeout 600 "$PY" benchmarks/gpu/bench.py --out "$OUT" --record benchmarks/gpu/results.json "${ARGS[@]}"
