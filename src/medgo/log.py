@@ -24,7 +24,7 @@ def setup_logging(level: str | None = None) -> None:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     # transformers/datasets are chatty at INFO; keep their warnings.
-    for noisy in ("transformers", "datasets", "accelerate", "trl", "httpx", "urllib3"):
+    for noisy in ("transformers", "datasets", "accelerate", "trl", "httpx", "urllib3", "gguf"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

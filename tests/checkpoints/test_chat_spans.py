@@ -120,3 +120,12 @@ def test_sft_length_check_keeps_rows_with_a_checkpoint_template(qwen2_tok, templ
     assert (len(kept), len(rejects), truncated) == (3, 0, 0)
     assert tok.decode([t for t in kept[1]["labels"] if t != -100]) == (
         CONV[2]["content"] + "<|im_end|>" + CONV[4]["content"] + "<|im_end|>")
+
+
+def test_a_template_without_assistant_header_is_a_clear_error(qwen2_tok, tmp_path: Path) -> None:
+    from medgo.errors import DataError
+    from medgo.train.sft import check_lengths
+
+    tok = _tok(qwen2_tok, "{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    with pytest.raises(DataError, match="chat template cannot be used for SFT"):
+        check_lengths([{"messages": CONV[1:3]}], tok, 512, tmp_path / "sft.jsonl")

@@ -240,7 +240,11 @@ def check_lengths(
     template does not render where its header says. Returns (kept rows with input_ids + labels, rejects,
     truncated)."""
     kept, rejects, truncated = [], [], 0
-    finder = None if has_generation_markers(tok.chat_template) else SpanFinder.for_tokenizer(tok)
+    try:
+        finder = None if has_generation_markers(tok.chat_template) else SpanFinder.for_tokenizer(tok)
+    except ChatSpanError as e:
+        raise DataError(f"the tokenizer's chat template cannot be used for SFT: {e}",
+                        hint="check chat_template in the checkpoint's tokenizer_config.json") from None
     for i, row in enumerate(rows, start=1):
         try:
             ids, mask = assistant_mask(tok, row["messages"], finder)
