@@ -268,3 +268,14 @@ def test_sft_fused_loss_trains_a_step_on_the_flattened_layout(tmp_path, flash_on
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     assert losses and all(torch.isfinite(torch.tensor(x)) for x in losses)
+
+
+def test_streaming_flattened_batches_hold_only_row_tensors() -> None:
+    """accelerate concatenates and splits a streaming dataset's batches along dim 0 when it dispatches them:
+    the streaming collator leaves cu_seqlens to transformers (derived from the position ids at batch size 1)."""
+    from medgo.model.packing import pretrain_collator
+
+    rows = [{"input_ids": [5, 6, 7, 8], "labels": [5, 6, 7, 8], "position_ids": [0, 1, 0, 1]}] * 2
+    batch = pretrain_collator("flash_attention_2", document=True, streaming=True)(rows)
+    assert set(batch) == {"input_ids", "labels", "position_ids"} and all(v.shape == (1, 8) for v in batch.values())
+    assert "cu_seq_lens_q" in pretrain_collator("flash_attention_2", document=True)(rows)

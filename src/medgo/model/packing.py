@@ -76,14 +76,17 @@ def uses_varlen_attention(attn_implementation: str | None) -> bool:
     return "flash" in impl or "flex" in impl
 
 
-def flatten_examples(examples: list[dict], segment_starts_unlabelled: bool = True) -> dict:
+def flatten_examples(examples: list[dict], segment_starts_unlabelled: bool = True, varlen_kwargs: bool = True) -> dict:
     """Examples (input_ids, labels, and position_ids or seq_lengths) laid head to tail in ONE row with
     position ids restarting per segment, plus the explicit varlen kwargs transformers passes to
     flash_attn_varlen_func (`cu_seq_lens_q/k`, `max_length_q/k`): no padding, no attention mask.
 
     Each example's first token is no target of the previous example's last one (label -100). With
     `segment_starts_unlabelled` every segment's first token gets -100 as well (SFT conversations); pretrain
-    blocks pass False so a block's documents keep the targets they have in the rows layout."""
+    blocks pass False so a block's documents keep the targets they have in the rows layout. Without
+    `varlen_kwargs` the batch holds [1, N] tensors only and transformers derives cu_seqlens from the position
+    ids (batch size 1): for streaming datasets, whose batches accelerate concatenates and splits along dim 0
+    when it dispatches them to the processes (a 1-D cu_seqlens would be cut apart)."""
     import torch
 
     ids: list[int] = []
@@ -106,10 +109,11 @@ def flatten_examples(examples: list[dict], segment_starts_unlabelled: bool = Tru
     cu = starts + [len(pos)]
     longest = max(b - a for a, b in zip(cu, cu[1:], strict=False))
     cu_t = torch.tensor(cu, dtype=torch.int32)
+    batch = {"input_ids": torch.tensor([ids]), "labels": torch.tensor([labels]), "position_ids": torch.tensor([pos])}
+    if not varlen_kwargs:
+        return batch
     return {
-        "input_ids": torch.tensor([ids]),
-        "labels": torch.tensor([labels]),
-        "position_ids": torch.tensor([pos]),
+        **batch,
         "cu_seq_lens_q": cu_t,
         "cu_seq_lens_k": cu_t.clone(),
         "max_length_q": longest,
@@ -120,21 +124,22 @@ def flatten_examples(examples: list[dict], segment_starts_unlabelled: bool = Tru
 class FlattenedCollator:
     """The flattened layout for flash / flex attention (see `flatten_examples`)."""
 
-    def __init__(self, segment_starts_unlabelled: bool = True) -> None:
+    def __init__(self, segment_starts_unlabelled: bool = True, varlen_kwargs: bool = True) -> None:
         self.segment_starts_unlabelled = segment_starts_unlabelled
+        self.varlen_kwargs = varlen_kwargs
 
     def __call__(self, examples: list[dict]) -> dict:
-        return flatten_examples(examples, self.segment_starts_unlabelled)
+        return flatten_examples(examples, self.segment_starts_unlabelled, self.varlen_kwargs)
 
 
-def pretrain_collator(attn_implementation: str | None, document: bool):
+def pretrain_collator(attn_implementation: str | None, document: bool, streaming: bool = False):
     """The collator of packed pretraining blocks: the flattened layout when the attention implementation
     needs it and documents must not see each other, else rows as they are (block-diagonal mask from the
     restarting position ids on sdpa/eager; plain causal rows with `concat` packing)."""
     from transformers import default_data_collator
 
     if document and uses_varlen_attention(attn_implementation):
-        return FlattenedCollator(segment_starts_unlabelled=False)
+        return FlattenedCollator(segment_starts_unlabelled=False, varlen_kwargs=not streaming)
     return default_data_collator
 
 

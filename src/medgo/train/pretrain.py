@@ -95,7 +95,8 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
         cfg, ctx, tok, p.block_size,
         lambda model, cbs: Trainer(
             model=model, args=args, train_dataset=ds, callbacks=cbs,
-            data_collator=pretrain_collator(model_attn_implementation(model), p.packing == "document"),
+            data_collator=pretrain_collator(model_attn_implementation(model), p.packing == "document",
+                                            streaming=p.streaming),
         ),
         counts,
     )
