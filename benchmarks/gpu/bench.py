@@ -30,6 +30,14 @@ def sh(*cmd: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, **kw)
 
 
+def flash_available() -> bool:
+    try:
+        import flash_attn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def write_config(out: Path, ckpt: Path, gpu: bool, steps: int) -> Path:
     d = REPO / "data" / "demo"
     if not gpu:  # the dry run: a few rows of each file (DPO precomputes reference log-probs over all pairs)
@@ -56,7 +64,7 @@ tokenizer:
 model:
   base: {ckpt}
   dtype: {'bfloat16' if gpu else 'float32'}
-  attn_implementation: {'flash_attention_2' if gpu else 'sdpa'}
+  attn_implementation: {'flash_attention_2' if gpu and flash_available() else 'sdpa'}
   finetuning: full
 pretrain:
   block_size: {size['block']}
@@ -153,7 +161,8 @@ def main() -> None:
         import torch
 
         res["gpu"] = torch.cuda.get_device_name(0)
-        res["versions"] = {m: __import__(m).__version__ for m in ("torch", "transformers", "trl", "vllm", "flash_attn")}
+        res["versions"] = {m: __import__(m).__version__ for m in ("torch", "transformers", "trl", "vllm", "deepspeed")}
+        res["attention"] = "flash_attention_2" if flash_available() else "sdpa (flash-attn did not install)"
 
     ckpt = out / "qwen2-0.5b"
     if not (ckpt / "config.json").is_file():

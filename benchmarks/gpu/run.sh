@@ -23,8 +23,13 @@ if [ "$MODE" = cpu ]; then
 fi
 OUT=${OUT:-runs/gpu-check}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-if ! "$PY" -c "import vllm, flash_attn, deepspeed, bitsandbytes" 2>/dev/null; then
-  # flash-attn compiles against the installed torch: no build isolation (a prebuilt wheel is used when one fits)
-  "$PY" -m pip install -e ".[gpu]" --no-build-isolation
+if ! "$PY" -c "import vllm, deepspeed, bitsandbytes" 2>/dev/null; then
+  # first what pins torch (vLLM), so that flash-attn below builds against the torch that stays
+  "$PY" -m pip install -e . "vllm>=0.10" "deepspeed>=0.16" "bitsandbytes>=0.45"
+fi
+if ! "$PY" -c "import flash_attn" 2>/dev/null; then
+  # flash-attn's setup.py fetches a prebuilt wheel matching torch/CUDA/Python, else compiles (long): no build
+  # isolation, so it sees the installed torch. Without it bench.py records the fallback (sdpa) and goes on.
+  "$PY" -m pip install "flash-attn>=2.7" --no-build-isolation || echo "flash-attn not installed: sdpa fallback"
 fi
 exec timeout 600 "$PY" benchmarks/gpu/bench.py --out "$OUT" --record benchmarks/gpu/results.json "${ARGS[@]}"
