@@ -151,6 +151,7 @@ class HFEngine:
 
     # -- scoring ---------------------------------------------------------------------------------
     LL_MIN_SAVED = 64  # tokens a shared prefix must save (its length x extra rows) to earn its own pass
+    LL_PREFIX_TOKENS = 16384  # prefix tokens whose KV is kept at once (groups are scored in chunks of this)
 
     @torch.inference_mode()
     def loglikelihood(self, requests: list[tuple[Prompt, str]]) -> list[tuple[float, bool]]:
@@ -197,34 +198,107 @@ class HFEngine:
     def _row_scores(self, rows: list[list[int]], first_pos: list[int],
                     wants: list[set[tuple[int, int]]]) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
         """Per row: the greedy token at each position from first_pos on, and log p of each wanted (position,
-        token). Only these numbers are kept, never a row's log-probabilities over the vocabulary."""
+        token). Only these numbers are kept, never a row's log-probabilities over the vocabulary.
+
+        The prefixes of all groups are computed in batched passes; then rows of different groups share a
+        batch, each over its own group's prefix KV (prefix, padding, own tokens; positions follow the
+        prefix), so the number of forward passes does not grow with the number of groups (subjects)."""
         res: list = [None] * len(rows)
-        for prefix_len, members in ll_groups(rows, first_pos, self.MIN_SHARED_PREFIX, self.LL_MIN_SAVED):
-            cache = self._prefix_kv(rows[members[0]][:prefix_len]) if prefix_len else None
-            if cache is None:
-                prefix_len = 0
-            members = sorted(members, key=lambda i: len(rows[i]))
-            for idx in self._ll_batches(members, [len(r) for r in rows], prefix_len):
-                got = self._ll_forward([rows[i] for i in idx], [first_pos[i] for i in idx], [wants[i] for i in idx],
-                                       prefix_len, cache)
-                for i, g in zip(idx, got, strict=True):
-                    res[i] = g
+        groups = ll_groups(rows, first_pos, self.MIN_SHARED_PREFIX, self.LL_MIN_SAVED)
+        pre = [(n, ms) for n, ms in groups if n > 0]
+        plain = [(0, ms) for n, ms in groups if n == 0]
+        chunks: list[list[tuple[int, list[int]]]] = []  # groups whose prefix KV is alive at once
+        for g in pre:
+            if not chunks or sum(n for n, _ in chunks[-1]) + g[0] > self.LL_PREFIX_TOKENS:
+                chunks.append([])
+            chunks[-1].append(g)
+        for chunk in chunks:
+            kvs = self._prefix_kvs([rows[ms[0]][:n] for n, ms in chunk])
+            if kvs is None:  # a cache this path cannot slice: one group at a time over a repeated prefix cache
+                for n, ms in chunk:
+                    cache = self._prefix_kv(rows[ms[0]][:n])
+                    if cache is None:
+                        plain.append((0, ms))
+                        continue
+                    for idx in self._ll_batches(sorted(ms, key=lambda i: len(rows[i])), rows, [n] * len(rows)):
+                        c = copy.deepcopy(cache)
+                        c.batch_repeat_interleave(len(idx))
+                        self._score_batch(idx, rows, first_pos, wants, [n] * len(idx), c, res)
+                continue
+            n_of = [0] * len(rows)
+            kv_of: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+            for (n, ms), kv in zip(chunk, kvs, strict=True):
+                for i in ms:
+                    n_of[i], kv_of[i] = n, kv
+            members = sorted((i for _, ms in chunk for i in ms), key=lambda i: len(rows[i]) - n_of[i])
+            for idx in self._ll_batches(members, rows, n_of):
+                self._score_batch(idx, rows, first_pos, wants, [n_of[i] for i in idx],
+                                  self._batch_cache([kv_of[i] for i in idx], [n_of[i] for i in idx]), res)
+        for _, ms in plain:
+            for idx in self._ll_batches(sorted(ms, key=lambda i: len(rows[i])), rows, [0] * len(rows)):
+                self._score_batch(idx, rows, first_pos, wants, [0] * len(idx), None, res)
         return res
 
-    def _ll_batches(self, members: list[int], lengths: list[int], n: int) -> list[list[int]]:
-        """Batches of rows sorted by length. Without a prefix: batch_size rows. Over a shared prefix of n tokens
-        a row costs only its own tokens, so a batch takes as many rows as batch_size full rows' attention
-        would (batch_size x (n + own) / own), at most 4 x batch_size."""
+    def _score_batch(self, idx: list[int], rows: list[list[int]], first_pos: list[int],
+                     wants: list[set[tuple[int, int]]], ns: list[int], cache: object | None, res: list) -> None:
+        got = self._ll_forward([rows[i] for i in idx], [first_pos[i] for i in idx], [wants[i] for i in idx], ns, cache)
+        for i, g in zip(idx, got, strict=True):
+            res[i] = g
+
+    def _ll_batches(self, members: list[int], rows: list[list[int]], ns: list[int]) -> list[list[int]]:
+        """Batches of rows in the given (length-sorted) order. Without a prefix: batch_size rows. Over a
+        prefix of n tokens a row costs only its own tokens, so a batch takes as many rows as batch_size full
+        rows' attention would (batch_size x (n + own) / own), at most 4 x batch_size."""
         out: list[list[int]] = []
         cur: list[int] = []
         for i in members:
-            own = max(lengths[i] - n, 1)
-            cap = min(4 * self.batch_size, max(self.batch_size, self.batch_size * (n + own) // own))
+            own = max(len(rows[i]) - ns[i], 1)
+            cap = min(4 * self.batch_size, max(self.batch_size, self.batch_size * (ns[i] + own) // own))
             if cur and len(cur) + 1 > cap:
                 out.append(cur)
                 cur = []
             cur.append(i)
         return out + ([cur] if cur else [])
+
+    def _prefix_kvs(self, prefixes: list[list[int]]) -> list[list[tuple[torch.Tensor, torch.Tensor]]] | None:
+        """Per prefix, per layer: its (keys, values) of shape (heads, length, dim), from right-padded batched
+        passes. None when the model's cache is not made of plain dynamic layers (sliding windows, ...)."""
+        heads = self._heads()
+        net = heads[0] if heads else self.model
+        out: list = [None] * len(prefixes)
+        order = sorted(range(len(prefixes)), key=lambda j: len(prefixes[j]))
+        pad = self.tok.pad_token_id
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            width = max(len(prefixes[j]) for j in idx)
+            ids = torch.tensor([prefixes[j] + [pad] * (width - len(prefixes[j])) for j in idx], device=self.device)
+            attn = torch.tensor([[1] * len(prefixes[j]) + [0] * (width - len(prefixes[j])) for j in idx],
+                                device=self.device)
+            res = net(input_ids=ids, attention_mask=attn, use_cache=True)
+            cache = getattr(res, "cache", None) or getattr(res, "past_key_values", None)
+            layers = getattr(cache, "layers", None)
+            if not layers or any(type(lay).__name__ != "DynamicLayer" or getattr(lay, "keys", None) is None
+                                 for lay in layers):
+                return None
+            for r, j in enumerate(idx):
+                n = len(prefixes[j])
+                out[j] = [(lay.keys[r, :, :n], lay.values[r, :, :n]) for lay in layers]
+        return out
+
+    def _batch_cache(self, kvs: list[list[tuple[torch.Tensor, torch.Tensor]]], ns: list[int]) -> object:
+        """A DynamicCache whose row r holds kvs[r]'s prefix, right-padded to the longest (masked out)."""
+        from transformers import DynamicCache
+
+        width = max(ns)
+        data = []
+        for layer in range(len(kvs[0])):
+            k0, v0 = kvs[0][layer]
+            k = k0.new_zeros((len(kvs), k0.shape[0], width, k0.shape[-1]))
+            v = v0.new_zeros((len(kvs), v0.shape[0], width, v0.shape[-1]))
+            for r, (kv, n) in enumerate(zip(kvs, ns, strict=True)):
+                k[r, :, :n], v[r, :, :n] = kv[layer]
+            data.append((k, v))
+        return DynamicCache(ddp_cache_data=data)
 
     def _heads(self) -> tuple[object, object] | None:
         """(decoder, lm head) when logits can be computed at chosen positions only; None: use the full model."""
@@ -246,20 +320,25 @@ class HFEngine:
 
     LL_CHUNK_ELEMENTS = 2**24  # logits alive at once when scoring: 64 MB of fp32 whatever the vocabulary
 
-    def _ll_forward(self, rows: list[list[int]], first_pos: list[int], wants: list[set[tuple[int, int]]], n: int,
-                    cache: object | None) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
-        """One batch: each row's tokens after the shared prefix (length n, KV in `cache`), right-padded; the
-        LM head and log-softmax run on scored positions only, LL_CHUNK_ELEMENTS // vocab positions at a time."""
+    def _ll_forward(self, rows: list[list[int]], first_pos: list[int], wants: list[set[tuple[int, int]]],
+                    ns: list[int], cache: object | None) -> list[tuple[list[int], dict[tuple[int, int], float]]]:
+        """One batch: row r's tokens after its prefix (ns[r] tokens, KV in `cache`, padded to the longest
+        prefix), right-padded; positions continue each row's own prefix. The LM head and log-softmax run on
+        scored positions only, LL_CHUNK_ELEMENTS // vocab positions at a time."""
         pad = self.tok.pad_token_id
-        own = [r[n:] for r in rows]
-        width = max(len(x) for x in own)
+        own = [r[n:] for r, n in zip(rows, ns, strict=True)]
+        width, pw = max(len(x) for x in own), (max(ns) if cache is not None else 0)
         ids = torch.tensor([x + [pad] * (width - len(x)) for x in own], device=self.device)
-        attn = torch.tensor([[1] * (n + len(x)) + [0] * (width - len(x)) for x in own], device=self.device)
-        kw: dict = {"input_ids": ids, "attention_mask": attn}
+        attn = torch.tensor([[1] * n + [0] * (pw - n) + [1] * len(x) + [0] * (width - len(x))
+                             for x, n in zip(own, ns, strict=True)], device=self.device)
+        pos = torch.tensor([list(range(n, n + width)) for n in ns], device=self.device)
+        kw: dict = {"input_ids": ids, "attention_mask": attn, "position_ids": pos}
         if cache is not None:
-            kw["cache"] = copy.deepcopy(cache)
-            kw["cache"].batch_repeat_interleave(len(rows))
+            kw["cache"] = cache
             kw["use_cache"] = True
+        n = 0  # from here on, positions are counted within each row's own tokens
+        first_pos = [p - m for p, m in zip(first_pos, ns, strict=True)]
+        wants = [{(q - m, t) for q, t in w} for w, m in zip(wants, ns, strict=True)]
         heads = self._heads()
         b_idx = [b for b, (x, p) in enumerate(zip(own, first_pos, strict=True)) for _ in range(p - n, len(x))]
         t_idx = [t for x, p in zip(own, first_pos, strict=True) for t in range(p - n, len(x))]
@@ -289,7 +368,7 @@ class HFEngine:
         out: list[tuple[list[int], dict[tuple[int, int], float]]] = [
             (g[base[i] : base[i] + len(x) - (p - n)], {}) for i, (x, p) in enumerate(zip(own, first_pos, strict=True))]
         for (_, tok, i, pos), val in zip(flat, v, strict=True):
-            out[i][1][(pos, tok)] = val
+            out[i][1][(pos + ns[i], tok)] = val  # keyed by the position in the whole row
         return out
 
     PPL_CHUNK_ELEMENTS = 2**24  # logits alive at once in perplexity(): 64 MB of fp32 whatever vocab x batch

@@ -107,9 +107,17 @@ def test_prefix_shared_scoring_equals_plain_forward(model_dir: Path) -> None:
     head = "以下是关于临床知识的单项选择题。\n\n" + "患者胸痛，诊断为急性心肌梗死，建议PCI。答案： B\n\n" * 3
     reqs = [(head + q, c) for q in ("高血压首选？答案：", "肺炎需要？答案：", "糖尿病？答案：", "头痛？\n答案：")
             for c in (" A", " B", " C", " D")]
+    head2 = "以下是关于病毒学的单项选择题。\n\n" + "高血压首选ACEI或ARB，限盐。答案： A\n\n" * 5  # a longer block
+    reqs += [(head2 + q, c) for q in ("流感？答案：", "乙肝病毒属于？答案：", "狂犬病？答案：") for c in (" A", " C")]
     reqs += [([{"role": "user", "content": "高血压首选ACEI或ARB吗？"}], c) for c in ("A. 是<|im_end|>", "B. 不是的<|im_end|>")]
     reqs += [("答案：", " B。肺炎需抗生素治疗。"), ("限盐", "。")]
+    mixed: list[list[int]] = []
+    build = eng._batch_cache
+    eng._batch_cache = lambda kvs, ns: mixed.append(ns) or build(kvs, ns)
     got = eng.loglikelihood(reqs)
+    assert any(len(set(ns)) > 1 for ns in mixed)  # rows over different prefixes shared a batch
+    eng._prefix_kvs = lambda prefixes: None  # the fallback: one group at a time over a repeated prefix cache
+    assert eng.loglikelihood(reqs) == [(pytest.approx(a, abs=1e-4), b) for a, b in got]
     for (ctx, cont), (ll, greedy) in zip(reqs, got, strict=True):
         c_ids, x_ids = eng.encode(eng.render(ctx)), eng.encode(cont)
         with torch.no_grad():
