@@ -106,6 +106,10 @@ def test_model_for_save_gathers_only_when_sharded(monkeypatch) -> None:
     zero2 = SimpleNamespace(distributed_type="DistributedType.DEEPSPEED",
                             deepspeed_config={"zero_optimization": {"stage": 2}})
     assert d.sharded(SimpleNamespace(accelerator=zero3)) and not d.sharded(SimpleNamespace(accelerator=zero2))
+    engine = SimpleNamespace(weight=torch.zeros(1))
+    zero3.unwrap_model, zero3.get_state_dict = (lambda m: m), (lambda m: calls.append(m) or {"weight": m.weight})
+    ds = SimpleNamespace(model=model, deepspeed=engine, accelerator=zero3, is_world_process_zero=lambda: True)
+    assert d.model_for_save(ds) == ("plain", ["weight"]) and calls[-1] is engine  # ZeRO-3 gathers via the engine
 
 
 def test_zero_stage_of_the_shipped_deepspeed_files() -> None:

@@ -123,7 +123,9 @@ def model_for_save(trainer: Any) -> torch.nn.Module | None:
     it: under ZeRO-3 / FSDP it gathers the shards."""
     if not sharded(trainer):
         return trainer.model
-    sd = gather_state_dict(trainer.model, trainer.accelerator)
+    # DeepSpeed gathers through its engine (trainer.deepspeed), FSDP through the wrapped model (trainer.model)
+    engine = getattr(trainer, "deepspeed", None)
+    sd = gather_state_dict(engine if engine is not None else trainer.model, trainer.accelerator)
     if not trainer.is_world_process_zero():
         return None
     return materialize(trainer.accelerator.unwrap_model(trainer.model), sd)
