@@ -6,6 +6,7 @@ replaces every other occurrence of each name string in the document."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from medgo.data.deid_lexicon import (
@@ -103,9 +104,24 @@ def starts_or_prefixes_common_word(cand: str) -> bool:
     return any(cand.startswith(w) or w.startswith(cand) for w in _BY_FIRST.get(cand[:1], ((), ()))[0])
 
 
+@functools.cache
+def _dictionary_tags() -> dict[str, str]:
+    """jieba's dictionary (word -> part of speech): ~350k common words, person names tagged nr."""
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab
+
+
+def dictionary_word(cand: str) -> bool:
+    """A common word of the language that cannot be a person name ("慎用", "顺利", "男性"). Words tagged as
+    names (nr: "王建国", "高峰") or places (ns: "陆海", "江河", often given names too) stay possible names."""
+    tag = _dictionary_tags().get(cand)
+    return tag is not None and not tag.startswith(("nr", "ns"))
+
+
 def not_a_name(cand: str) -> bool:
     """A clinical or common word, or the start of one ("高血" of 高血压), rather than a name."""
-    if cand in NOT_NAMES or cand in NOT_NAMES_ROLE or cand in NOT_NAMES_CLINICAL:
+    if cand in NOT_NAMES or cand in NOT_NAMES_ROLE or cand in NOT_NAMES_CLINICAL or dictionary_word(cand):
         return True
     common, clinical = _BY_FIRST.get(cand[:1], ((), ()))
     if any(w.startswith(cand) for w in clinical):
@@ -499,7 +515,8 @@ def _header_names(text: str) -> list[tuple[int, int, str]]:
             continue
         if cand in ("性别", "年龄", "本人", "老人", "小孩", "孩子", "产妇", "孕妇", "新生儿"):
             continue
-        if not surname_len(cand, 0, True) and len(cand) > 3:
+        sl = surname_len(cand, 0, True)
+        if not sl or not plausible_given(cand[sl:]):  # "肌腱炎、男性", "高血钾、男性": a finding, not a name
             continue
         if any(c in "男女性岁年龄" for c in cand) or cand.endswith(("人", "者", "儿")):
             continue  # "中年女性，52岁", "老年男性，61岁"
