@@ -33,6 +33,22 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
+APT = "apt-get install -y chromium chromium-driver"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium over the DevTools protocol (skips when Chromium is not installed)."""
+    from cdp import Browser, chromium_path
+
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip(f"Chromium is not installed (Debian: {APT})")
+    b = Browser(exe).page()
+    yield b
+    b.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -99,7 +99,9 @@ def llamacpp_process(gguf: Path, *, threads: int | None = None, n_ctx: int = 0, 
 
     port, key = free_port(), private_key()
     argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-            "--port", str(port), "--api_key", key, "--n_ctx", str(n_ctx or 4096)]
+            "--port", str(port), "--api_key", key, "--n_ctx", str(n_ctx or 4096),
+            # its default lets a new request cut off the one streaming now; queue them instead
+            "--interrupt_requests", "False"]
     if threads:
         argv += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
     return EngineProcess(argv, f"http://127.0.0.1:{port}", key, log_file=log_file)
@@ -313,7 +315,7 @@ class UpstreamEngine:
                 entries += new
                 if piece:
                     text.append(piece)
-                    stream.piece(Piece(piece, new) if new else piece)
+                    stream._push(Piece(piece, new) if new else piece)  # on the loop already: no thread hop
                 if ch.get("finish_reason"):
                     reason = "stop" if ch["finish_reason"] in ("stop", "eos") else ch["finish_reason"]
         return reason, completion

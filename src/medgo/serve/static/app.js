@@ -16,6 +16,28 @@ async function errorText(resp) {
   try { return (await resp.json()).error.message; } catch (e) { return "HTTP " + resp.status; }
 }
 
+// Retrieval is asked for only when the box is ticked (the server decides when it is not shown).
+function withRag(body, boxId) {
+  const box = $(boxId);
+  if (box && box.checked) body.rag = true;
+  return body;
+}
+
+// The passages the answer was given, listed under it (text only: nothing from the server becomes HTML).
+function showSources(after, sources) {
+  if (!sources || !sources.length) return;
+  const box = el("div", undefined, "sources");
+  box.appendChild(el("span", "参考资料：", "muted"));
+  const ol = el("ol");
+  for (const s of sources) {
+    const li = el("li", (s.title ? s.title + " " : "") + "(" + s.id + ")");
+    li.title = "score " + Number(s.score).toFixed(3);
+    ol.appendChild(li);
+  }
+  box.appendChild(ol);
+  after.after(box);
+}
+
 function addMessage(role, text) {
   const div = document.createElement("div");
   div.className = "msg " + role;
@@ -35,8 +57,8 @@ async function send(question) {
   try {
     const resp = await fetch("/v1/chat/completions", {
       method: "POST", headers: headers(),
-      body: JSON.stringify({ messages: history, stream: true,
-        temperature: Number($("temperature").value), max_tokens: Number($("max-tokens").value) }),
+      body: JSON.stringify(withRag({ messages: history, stream: true,
+        temperature: Number($("temperature").value), max_tokens: Number($("max-tokens").value) }, "chat-rag")),
     });
     if (!resp.ok) throw new Error(await errorText(resp));
     const reader = resp.body.getReader();
@@ -55,6 +77,7 @@ async function send(question) {
         if (data === "[DONE]") continue;
         const chunk = JSON.parse(data);
         if (chunk.error) throw new Error(chunk.error.message);
+        if (chunk.sources) showSources(out, chunk.sources);
         for (const c of chunk.choices) {
           if (c.delta && c.delta.content) { answer += c.delta.content; out.textContent = answer; }
         }
@@ -109,27 +132,55 @@ function list(title, items, cls) {
   return box;
 }
 
+// The assessment as a form the clinician can review and edit: every value goes in through .value or
+// .textContent, so model output can never become markup.
+function field(label, value, multiline) {
+  const wrap = el("label", undefined, "field");
+  wrap.appendChild(el("span", label));
+  const input = el(multiline ? "textarea" : "input");
+  input.value = value;
+  if (multiline) input.rows = Math.max(2, value.split("\n").length);
+  wrap.appendChild(input);
+  return wrap;
+}
+
 function renderAssessment(a) {
   const box = $("assessment");
   box.textContent = "";
-  box.appendChild(el("h3", "诊断：" + a.diagnosis));
-  const t = el("table");
+  const form = el("fieldset", undefined, "assessment-form");
+  form.appendChild(el("legend", "评估结果（可编辑，供医生复核）"));
+  const dx = field("诊断", a.diagnosis);
+  dx.querySelector("input").name = "diagnosis";
+  form.appendChild(dx);
+  const t = el("table", undefined, "differential");
   const head = el("tr");
   head.append(el("th", "鉴别诊断"), el("th", "理由"));
   t.appendChild(head);
-  for (const d of a.differential) { const r = el("tr"); r.append(el("td", d.diagnosis), el("td", d.reason)); t.appendChild(r); }
-  box.appendChild(t);
-  box.appendChild(list("建议检查", a.next_steps.examinations));
-  box.appendChild(list("治疗方向", a.next_steps.treatment));
-  box.appendChild(list("危险信号", a.red_flags, "flag"));
+  for (const d of a.differential) {
+    const r = el("tr");
+    for (const v of [d.diagnosis, d.reason]) { const td = el("td"); const i = el("input"); i.value = v; td.appendChild(i); r.appendChild(td); }
+    t.appendChild(r);
+  }
+  form.appendChild(t);
+  form.appendChild(field("建议检查", a.next_steps.examinations.join("\n"), true));
+  form.appendChild(field("治疗方向", a.next_steps.treatment.join("\n"), true));
+  const flags = field("危险信号", a.red_flags.join("\n"), true);
+  flags.classList.add("flag");
+  form.appendChild(flags);
+  box.appendChild(form);
   box.appendChild(el("p", a.disclaimer, "muted"));
-  box.appendChild(el("p", `结果：${a.meta.outcome}，尝试 ${a.meta.attempts} 次`, "muted"));
+  const how = a.meta.decoding === "constrained" ? "按结构约束解码" : "解析/修复";
+  box.appendChild(el("p", `结果：${a.meta.outcome}（${how}，尝试 ${a.meta.attempts} 次）`, "muted meta"));
+  if (a.meta.sources) showSources(form, a.meta.sources);
 }
 
 $("case-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const body = {};
-  for (const [k, v] of new FormData(ev.target).entries()) if (String(v).trim()) body[k] = String(v).trim();
+  for (const [k, v] of new FormData(ev.target).entries()) {
+    if (k !== "rag" && String(v).trim()) body[k] = String(v).trim();
+  }
+  withRag(body, "case-rag");
   $("assess").disabled = true;
   $("assessment").textContent = "评估中……";
   try {
