@@ -34,5 +34,17 @@ def verbose() -> bool:
     return os.environ.get("MEDGO_VERBOSE", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def set_verbose(on: bool = True) -> None:
+    """What a `--verbose` flag calls (before the command imports transformers): MEDGO_VERBOSE=1 and the
+    libraries' progress bars back on."""
+    if on:
+        os.environ["MEDGO_VERBOSE"] = "1"
+        for var in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+            if os.environ.get(var) == "1":
+                os.environ.pop(var)
+    else:
+        os.environ.pop("MEDGO_VERBOSE", None)
+
+
 def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(name)

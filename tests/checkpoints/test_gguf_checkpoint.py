@@ -47,7 +47,7 @@ def _hf_greedy(model, tok, n: int) -> list[list[int]]:
     for p in PROMPTS:
         ids = tok.encode(p, add_special_tokens=False)
         with torch.no_grad():
-            g = model.generate(torch.tensor([ids]), max_new_tokens=n, min_new_tokens=n, do_sample=False)
+            g = model.generate(torch.tensor([ids]), max_new_tokens=n, do_sample=False)
         out.append(g[0, len(ids):].tolist())
     return out
 

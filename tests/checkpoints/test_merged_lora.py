@@ -23,7 +23,7 @@ def _greedy(model, tok) -> list[list[int]]:
         ids = tok.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
                                       return_tensors="pt", return_dict=True)
         with torch.no_grad():
-            g = model.generate(**ids, max_new_tokens=32, min_new_tokens=32, do_sample=False)
+            g = model.generate(**ids, max_new_tokens=32, do_sample=False)
         out.append(g[0, ids["input_ids"].shape[1]:].tolist())
     return out
 

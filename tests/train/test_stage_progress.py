@@ -48,3 +48,16 @@ def test_verbose_flag(monkeypatch, value, expected) -> None:
 
     monkeypatch.setenv("MEDGO_VERBOSE", value)
     assert verbose() is expected
+
+
+def test_set_verbose_turns_library_bars_back_on(monkeypatch) -> None:
+    import os
+
+    from medgo.log import set_verbose, verbose
+
+    monkeypatch.delenv("MEDGO_VERBOSE", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # as setup_logging leaves it without --verbose
+    set_verbose()
+    assert verbose() and "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ
+    set_verbose(False)
+    assert not verbose()
