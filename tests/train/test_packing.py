@@ -279,3 +279,20 @@ def test_streaming_flattened_batches_hold_only_row_tensors() -> None:
     batch = pretrain_collator("flash_attention_2", document=True, streaming=True)(rows)
     assert set(batch) == {"input_ids", "labels", "position_ids"} and all(v.shape == (1, 8) for v in batch.values())
     assert "cu_seq_lens_q" in pretrain_collator("flash_attention_2", document=True)(rows)
+
+
+def test_flattened_layout_under_flex_attention_equals_each_document_alone() -> None:
+    """Flex attention's block mask from the flattened batch's position ids: each document's logits equal those
+    of the document alone (forward only: torch's FlexAttention has no backward on CPU)."""
+    from medgo.model.packing import pretrain_collator
+
+    tok, model = _tiny()
+    docs = [tok.encode(t, add_special_tokens=False) for t in DOCS]
+    flat = pretrain_collator("flex_attention", document=True, streaming=True)(
+        [{"input_ids": d, "labels": d, "position_ids": list(range(len(d)))} for d in docs])
+    model.set_attn_implementation("flex_attention")
+    with torch.no_grad():
+        got = model(**flat, use_cache=False).logits[0]
+        model.set_attn_implementation("sdpa")
+        alone = torch.cat([model(input_ids=torch.tensor([d]), use_cache=False).logits[0] for d in docs])
+    assert torch.allclose(got, alone, atol=1e-5)
