@@ -23,8 +23,12 @@ class HFEngine:
     def __init__(
         self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 8, device: str | None = None
     ) -> None:
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = model.to(self.device).eval()
+        if getattr(model, "hf_device_map", None) and len(set(model.hf_device_map.values())) > 1:
+            self.device = model.device  # spread over several devices: inputs go where the embeddings are
+            self.model = model.eval()
+        else:
+            self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+            self.model = model.to(self.device).eval()
         self.tok = tokenizer
         self.batch_size = batch_size
         self.stop_ids = stop_token_ids(tokenizer)
@@ -435,8 +439,10 @@ _PLAIN_HEAD_MODELS = {"Qwen2ForCausalLM", "Qwen3ForCausalLM", "Qwen2MoeForCausal
 def ll_groups(rows: list[list[int]], first_pos: list[int], min_prefix: int,
               min_saved: int) -> list[tuple[int, list[int]]]:
     """Rows grouped by a shared token prefix: (prefix length, row indices); 0 = no shared prefix. Rows are
-    sorted as token sequences, so rows sharing a prefix are neighbours; a group grows while the prefix it
-    shares stays at least half as long (a subject's few-shot block, not just the header every subject has).
+    sorted as token sequences, so rows sharing a prefix are neighbours. A group of k rows sharing n tokens
+    takes the next row, sharing m <= n with it, when that saves as much: m x k >= n x (k - 1). So a subject's
+    questions gather over their few-shot block (not just the header every subject has), and a question's
+    options over its own context rather than over a short instruction every question has.
     The prefix never reaches a position whose logits are needed."""
     limit = [min(p, len(r) - 1) for p, r in zip(first_pos, rows, strict=True)]  # each row keeps a token
     order = sorted(range(len(rows)), key=lambda i: rows[i])
@@ -456,7 +462,7 @@ def ll_groups(rows: list[list[int]], first_pos: list[int], min_prefix: int,
             cur, n = [i], limit[i]
             continue
         m = min(n, limit[i], shared_prefix_len(rows[cur[0]], [rows[i]], n))
-        if m >= min_prefix and (len(cur) == 1 or 2 * m >= n):
+        if m >= min_prefix and m * len(cur) >= n * (len(cur) - 1):
             cur.append(i)
             n = m
         else:

@@ -35,7 +35,7 @@ EXAM_SAMPLES = Path(__file__).parent / "samples" / "exams"  # laid out like ../s
 
 END = "<|im_end|>"
 GENERAL_PER_SUBJECT = 8  # cmmlu-general's default: a fixed seeded sample per subject (58 x 8 = 464); full: all
-ALIASES = {"general": "cmmlu-general", "usmle": "medqa-usmle"}
+ALIASES = {"general": "cmmlu-general", "general-full": "cmmlu-general-full", "usmle": "medqa-usmle"}
 
 
 @dataclass
