@@ -211,3 +211,17 @@ def test_stage_row_names_protocol_and_reports_general_and_english(tmp_path: Path
     chat = ExamsSuite().for_stage(Scripted({}), ExamsEvalConfig(tasks=["general"], protocol="chat"),
                                   StageInputs(model="sft", out=tmp_path / "chat"))
     assert chat["cmmlu-general"]["protocol"] == "chat" and chat["cmmlu-general"]["shots"] == 0
+
+
+def test_protocol_from_cli_options() -> None:
+    from medgo.errors import DataError
+    from medgo.eval.suite import EvalOptions
+    from medgo.eval.suites.exams_run import ExamsSuite
+
+    s = ExamsSuite()
+    assert s.spec(EvalOptions(tasks="cmmlu-medical")).protocol == "published"
+    assert s.spec(EvalOptions(tasks="cmmlu-medical", template="chat")).protocol == "chat"
+    assert s.spec(EvalOptions(tasks="general-full", shots=2)).tasks == ["cmmlu-general-full"]
+    assert s.spec(EvalOptions(tasks="general", shots=2)).shots == 2
+    with pytest.raises(DataError, match="unknown protocol"):
+        s.spec(EvalOptions(tasks="cmmlu-medical", template="leaderboard"))
