@@ -61,3 +61,21 @@ def test_run_completes_and_keeps_the_tokenizer(checkpoint, template_file, tmp_pa
     sft = json.loads((run / "sft" / "manifest.json").read_text())
     assert sft["counts"]["rejected_too_long"] == 0 and sft["counts"]["conversations"] == sft["counts"]["conversations_in"]
     assert (run / "report" / "report.html").is_file()
+    assert_chat_uses_the_checkpoint_template(ckpt, run)
+
+
+def assert_chat_uses_the_checkpoint_template(ckpt: Path, run: Path) -> None:
+    """`medgo chat` / `medgo serve` resolve the run to its final model and render with its tokenizer: the
+    checkpoint's template, and turns stop at <|im_end|>."""
+    from transformers import AutoTokenizer
+
+    from medgo.inference.hf import HFEngine
+    from medgo.inference.registry import resolve_model
+
+    ref = resolve_model(run)
+    assert ref.model_dir == run / "preference" / "model"
+    engine = HFEngine.from_path(ref.model_dir, batch_size=1)
+    msgs = [{"role": "system", "content": "你是医生助手。"}, {"role": "user", "content": "头痛怎么办？"}]
+    own = AutoTokenizer.from_pretrained(ckpt).apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    assert engine.render(msgs) == own
+    assert 151645 in engine.stop_ids
