@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from medgo.config.data_root import data_root
 from medgo.config.schema import ClinicalQAEvalConfig, RunConfig
 from medgo.data.jsonl import read_jsonl
 from medgo.data.stage import OUT_FILES
@@ -26,10 +27,9 @@ NAME = "eval"
 
 
 def config_for_hash(cfg: RunConfig) -> Any:
-    import os
-
     # Where CBLUE data comes from changes the results, even when the config does not.
-    return {"eval": cfg.eval.model_dump(mode="json", exclude={"regressions"}), "medgo_data": os.environ.get("MEDGO_DATA")}
+    root = data_root()
+    return {"eval": cfg.eval.model_dump(mode="json", exclude={"regressions"}), "medgo_data": str(root) if root else None}
 
 
 def preference_accuracy(engine: HFEngine, rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -51,13 +51,6 @@ def preference_accuracy(engine: HFEngine, rows: list[dict[str, Any]]) -> dict[st
         wins += c > r
         margins.append(c - r)
     return {"pref_accuracy": wins / len(rows), "pref_margin": sum(margins) / len(rows), "pref_pairs": len(rows)}
-
-
-def _data_dir(configured: str | None) -> Path | None:
-    import os
-
-    d = configured or os.environ.get("MEDGO_DATA")
-    return Path(d) if d else None
 
 
 def pairwise_pairs(c: ClinicalQAEvalConfig, evaluated: list[str]) -> list[tuple[str, str]]:
@@ -91,11 +84,17 @@ def run_clinicalqa_pairwise(cfg: RunConfig, tok, trained: dict, c: ClinicalQAEva
         judge = Judge(engine=model, attempts=c.judge_attempts, max_new_tokens=c.judge_max_new_tokens)
         judge_label = f"{c.pairwise_model} (the model judges itself)"
     labels = {"model": c.pairwise_model, "baseline": c.pairwise_baseline, "judge": judge_label}
-    spec = ClinicalQASpec(sets=c.sets, data_dir=_data_dir(c.data_dir), limit=c.limit or None,
+    spec = ClinicalQASpec(sets=c.sets, data_dir=data_root(c.data_dir), limit=c.limit or None,
                           scorers=["reference", "pairwise"], max_new_tokens=c.max_new_tokens, labels=labels)
     summary = run_clinicalqa(model, spec, out, baseline=base, judge=judge)
     return {**labels, **summary.get("pairwise", {}).get("overall", {}), "judge_calls": summary["judge"]["calls"],
             "judge_malformed": summary["judge"]["malformed_replies"]}
+
+
+def spread_over_gpus() -> str | None:
+    """With several GPUs a model too large for one is spread over all of them (accelerate's device map);
+    with one GPU or none the engine places it. (eval.backend vllm shards with tensor parallelism instead.)"""
+    return "auto" if torch.cuda.device_count() > 1 else None
 
 
 def suite_engine(cfg: RunConfig, name: str, model_dir: Path | None, hf: HFEngine) -> Engine:
@@ -135,11 +134,12 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
             if cfg.model.base is None:
                 model = initial_model(cfg.model, tok, cfg.seed)
             else:
-                model = load_model(cfg.model.base, cfg.model.dtype, cfg.model.attn_implementation)
+                model = load_model(cfg.model.base, cfg.model.dtype, cfg.model.attn_implementation,
+                                   device_map=spread_over_gpus())
                 model_dir = Path(cfg.model.base) if Path(cfg.model.base).is_dir() else None
         elif name in trained:
             model_dir = trained[name]
-            model = load_model(model_dir, cfg.model.dtype)
+            model = load_model(model_dir, cfg.model.dtype, device_map=spread_over_gpus())
         else:
             continue  # stage disabled
         engine = HFEngine(model, tok, batch_size=e.batch_size)
@@ -157,7 +157,7 @@ def run(cfg: RunConfig, ctx: StageContext) -> StageResult:
             if section is None or not section.enabled or name not in getattr(section, "models", [name]):
                 continue
             suite = get_suite(sname)
-            inputs = StageInputs(model=name, out=ctx.out / sname / name, data_dir=_data_dir(getattr(section, "data_dir", None)),
+            inputs = StageInputs(model=name, out=ctx.out / sname / name, data_dir=data_root(getattr(section, "data_dir", None)),
                                  run_data=data)
             row = suite.for_stage(suite_eng, section, inputs)
             if suite.merge_prefix is not None:
