@@ -43,7 +43,10 @@ def run(
     judge_timeout: float = typer.Option(120.0, "--judge-timeout", help="seconds per judge request"),
     scorers: str = typer.Option("reference,judge,pairwise", "--scorers",
                                 help="clinicalqa: reference,judge,pairwise (judge ones need --judge-url)"),
-    shots: int = typer.Option(0, "--shots", help="exams: few-shot examples per question"),
+    shots: int = typer.Option(None, "--shots", help="exams: few-shot examples per question (default: the protocol's)"),
+    protocol: str = typer.Option(None, "--protocol", help="exams: published (the benchmark's own prompt and "
+                                 "shots; default) | chat (the chat template, for instruction-tuned models)"),
+    full: bool = typer.Option(False, "--full", help="exams: every question of cmmlu-general (default: a seeded subset)"),
     max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="default: each CBLUE task's own budget; clinicalqa 512, exams 32"),
     label: str = typer.Option(None, "--label", help="clinicalqa: a note printed above the tables"),
 ) -> None:
@@ -58,6 +61,7 @@ def run(
     engine = load_engine(backend, model, base_url=base_url, batch_size=batch_size)
     opts = EvalOptions(tasks=tasks, split=split, limit=limit, data_dir=ddir, template=template, convention=convention,
                        methods=[m.strip() for m in methods.split(",")] if methods else None, shots=shots,
+                       protocol=protocol, full=full,
                        max_new_tokens=max_new_tokens, scorers=[x.strip() for x in scorers.split(",") if x.strip()])
     if suite == "clinicalqa":
         from medgo.eval.judge import make_judge

@@ -27,7 +27,9 @@ class EvalOptions:
     template: str | None = None
     convention: str = "cblue"
     methods: list[str] | None = None
-    shots: int = 0
+    shots: int | None = None  # None: the suite's own (exams: the protocol's; CBLUE: the template's)
+    protocol: str | None = None  # exams: published | chat (None: published)
+    full: bool = False  # exams: whole sets instead of the CPU-sized general subset
     max_new_tokens: int | None = None
     # clinicalqa: comparison and judging
     baseline: Engine | None = None

@@ -225,3 +225,16 @@ def test_protocol_from_cli_options() -> None:
     assert s.spec(EvalOptions(tasks="general", shots=2)).shots == 2
     with pytest.raises(DataError, match="unknown protocol"):
         s.spec(EvalOptions(tasks="cmmlu-medical", template="leaderboard"))
+
+
+def test_cli_options_reach_the_exam_spec() -> None:
+    from medgo.errors import DataError
+    from medgo.eval.suite import EvalOptions
+    from medgo.eval.suites.exams_run import ExamsSuite
+
+    s = ExamsSuite().spec(EvalOptions(tasks="cmmlu-medical"))
+    assert (s.protocol, s.shots, s.full) == ("published", None, False)  # the protocol's own shots
+    s = ExamsSuite().spec(EvalOptions(tasks="cmmlu-medical", protocol="chat", shots=0, full=True))
+    assert (s.protocol, s.shots, s.full) == ("chat", 0, True)  # 0-shot can be asked for
+    with pytest.raises(DataError, match="unknown protocol"):
+        ExamsSuite().spec(EvalOptions(tasks="cmmlu-medical", protocol="leaderboard"))

@@ -33,10 +33,12 @@ def exam_tasks(tasks: str | None, data_dir: Path | None) -> list[str]:
 
 
 def _protocol(opts: EvalOptions) -> str:
-    """`published` unless asked otherwise (EvalOptions.protocol where the CLI has it, else --template)."""
-    p = getattr(opts, "protocol", None) or (opts.template if opts.template in PROTOCOLS else None)
-    if opts.template and opts.template not in PROTOCOLS and not getattr(opts, "protocol", None):
+    """`published` unless asked otherwise (--protocol, or --template naming a protocol)."""
+    p = opts.protocol or (opts.template if opts.template in PROTOCOLS else None)
+    if p is None and opts.template:
         raise DataError(f"exams: unknown protocol {opts.template!r}", hint=" or ".join(PROTOCOLS))
+    if p not in (None, *PROTOCOLS):
+        raise DataError(f"exams: unknown protocol {p!r}", hint=" or ".join(PROTOCOLS))
     return p or "published"
 
 
@@ -47,12 +49,11 @@ class ExamsSuite:
     merge_prefix = None
 
     def spec(self, opts: EvalOptions) -> ExamSpec:
-        # the CLI's --shots defaults to 0: 0 there means "the protocol's own" (published CMMLU: 5-shot)
-        shots = getattr(opts, "shots", None) or None
+        shots = opts.shots  # None: the protocol's own (published CMMLU: 5-shot)
         return ExamSpec(tasks=exam_tasks(opts.tasks, opts.data_dir), data_dir=opts.data_dir, split=opts.split or "test",
                         limit=opts.limit, shots=shots, methods=opts.methods or ["loglik", "generate"],
                         max_new_tokens=opts.max_new_tokens or 32, protocol=_protocol(opts),
-                        full=bool(getattr(opts, "full", False)))
+                        full=opts.full)
 
     def run(self, engine: Engine, spec: ExamSpec, out: Path | None = None) -> dict[str, Any]:
         return run_exams(engine, spec, out)
