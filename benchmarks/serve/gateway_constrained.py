@@ -241,7 +241,7 @@ def main() -> None:
     if args.out:
         prev = json.loads(args.out.read_text("utf-8")) if args.out.is_file() else {}
         prev.update(out)
-        args.out.write_text(json.dumps(prev, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        args.out.write_text(json.dumps(prev, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

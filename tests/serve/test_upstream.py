@@ -142,3 +142,29 @@ def test_clinical_assess_through_the_upstream(gateway) -> None:
         assert r.status_code == 200, r.text
         jsonschema.validate(r.json(), published_schema())
         assert r.json()["meta"]["decoding"] == "constrained"
+
+
+def test_web_page_through_the_upstream(gateway, browser) -> None:
+    srv, _, _ = gateway
+    browser.goto(srv.url + "/")
+    browser.wait_for("document.getElementById('model').textContent.includes('medgo-tiny')")
+    browser.js(f"""(() => {{
+        const k = document.getElementById('api-key'); k.value = '{KEY}'; k.dispatchEvent(new Event('change'));
+        document.getElementById('max-tokens').value = '12';
+        document.getElementById('chat-rag').checked = true;
+        document.getElementById('input').value = '糖尿病吃什么药？';
+        document.getElementById('send').click();
+    }})()""")
+    browser.wait_for("document.querySelector('.msg.assistant')?.dataset.state === 'done' || "
+                     "document.querySelector('.msg.error') !== null", timeout=90)
+    assert browser.js("document.querySelector('.msg.error')") is None, browser.js("document.body.innerText")
+    assert "p-dm" in browser.js("document.querySelector('.msg.assistant + .sources').innerText")
+    browser.js("""(() => {
+        document.getElementById('tab-case').click();
+        const f = document.getElementById('case-form');
+        f.elements['chief_complaint'].value = '胸痛3小时'; f.elements['labs'].value = '肌钙蛋白升高';
+        document.getElementById('assess').click();
+    })()""")
+    browser.wait_for("document.querySelector('#assessment fieldset') !== null", timeout=120)
+    assert browser.js("document.querySelector('#assessment input[name=diagnosis]').value")
+    assert "按结构约束解码" in browser.js("document.querySelector('#assessment .meta').textContent")
