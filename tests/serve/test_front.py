@@ -28,7 +28,7 @@ def test_model_ids(tmp_path: Path) -> None:
 
 
 def test_vllm_is_supervised_behind_the_front_with_tensor_parallelism(tiny_model: Path) -> None:
-    from medgo.inference.upstream import vllm_process
+    from medgo.serve.vllm_launch import vllm_process
 
     p = vllm_process(tiny_model, name="demo-sft", tensor_parallel=8)
     argv = p.argv

@@ -107,19 +107,6 @@ def llamacpp_process(gguf: Path, *, threads: int | None = None, n_ctx: int = 0, 
     return EngineProcess(argv, f"http://127.0.0.1:{port}", key, log_file=log_file)
 
 
-def vllm_process(model_dir: Path, *, name: str, tensor_parallel: int = 1, max_batch: int = 16,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
-                 extra: list[str] | None = None, log_file: Path | None = None) -> EngineProcess:
-    from medgo.serve.settings import ServeSettings
-    from medgo.serve.vllm_launch import vllm_command
-
-    port, key = free_port(), private_key()
-    s = ServeSettings(host="127.0.0.1", port=port, api_keys=[key], max_batch_size=max_batch)
-    argv = vllm_command(model_dir, s, name=name, gpu_memory_utilization=gpu_memory_utilization,
-                        max_model_len=max_model_len, tensor_parallel=tensor_parallel) + list(extra or [])
-    return EngineProcess(argv, f"http://127.0.0.1:{port}", key, log_file=log_file)
-
-
 def _gbnf(schema: dict) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 

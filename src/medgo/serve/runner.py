@@ -86,7 +86,9 @@ def build_engine(target: Path, settings: ServeSettings, *, engine: str = "auto",
                 if importlib.util.find_spec("vllm") is None or shutil.which("vllm") is None:
                     raise MedgoError("--engine vllm needs vLLM, which is not installed here",
                                      hint="on a GPU machine: pip install vllm; on CPU use --engine hf or a GGUF")
-                process = up.vllm_process(target, name=name, tensor_parallel=tensor_parallel,
+                from medgo.serve.vllm_launch import vllm_process
+
+                process = vllm_process(target, name=name, tensor_parallel=tensor_parallel,
                                           max_batch=settings.max_batch_size, log_file=engine_log)
                 flavor = "vllm"
             else:

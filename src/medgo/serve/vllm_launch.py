@@ -1,5 +1,8 @@
-"""vLLM on a GPU: medgo does not re-implement vLLM's server; it configures and starts `vllm serve` with the
-model's own chat template, key and limits, so clients see the same OpenAI API as with the other engines."""
+"""vLLM on GPUs behind medgo's front: medgo does not re-implement vLLM's server; it builds the `vllm serve`
+command (the model's chat template, tensor parallelism, limits) and starts it as a supervised engine
+process on a private loopback port with a key only the gateway knows (`vllm_process`), so auth, limits, the
+audit log, RAG and the clinical endpoint stay medgo's. `launch_vllm` (hand the process over) remains for
+anyone who wants vLLM's own server alone."""
 
 from __future__ import annotations
 
@@ -7,9 +10,13 @@ import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medgo.errors import MedgoError
 from medgo.serve.settings import ServeSettings
+
+if TYPE_CHECKING:
+    from medgo.inference.upstream import EngineProcess
 
 
 def chat_template_file(model_dir: Path) -> Path | None:
@@ -74,3 +81,15 @@ def launch_vllm(model_dir: Path, s: ServeSettings, *, name: str, **kw) -> int:
             hint="on a GPU machine: pip install vllm; on CPU use --engine hf or a GGUF file",
         )
     return subprocess.call(vllm_command(model_dir, s, name=name, **kw))
+
+
+def vllm_process(model_dir: Path, *, name: str, tensor_parallel: int = 1, max_batch: int = 16,
+                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
+                 extra: list[str] | None = None, log_file: Path | None = None) -> EngineProcess:
+    from medgo.inference.upstream import EngineProcess, free_port, private_key
+
+    port, key = free_port(), private_key()
+    s = ServeSettings(host="127.0.0.1", port=port, api_keys=[key], max_batch_size=max_batch)
+    argv = vllm_command(model_dir, s, name=name, gpu_memory_utilization=gpu_memory_utilization,
+                        max_model_len=max_model_len, tensor_parallel=tensor_parallel) + list(extra or [])
+    return EngineProcess(argv, f"http://127.0.0.1:{port}", key, log_file=log_file)
