@@ -73,8 +73,8 @@ class RankBM25:
 
 
 def quality(run: dict[str, list[str]], qrels: dict) -> dict[str, float]:
-    m = evaluate(run, {q: qrels[q] for q in run}, ks=(1, 10, 100))
-    return {k: round(m[k], 4) for k in ("mrr@10", "recall@10", "ndcg@10", "recall@1", "recall@100")}
+    m = evaluate(run, {q: qrels[q] for q in run}, ks=(1, 10))  # runs hold the top 10
+    return {k: round(m[k], 4) for k in ("mrr@10", "recall@10", "ndcg@10", "recall@1")}
 
 
 def fusion_grid() -> list[dict]:
@@ -83,7 +83,9 @@ def fusion_grid() -> list[dict]:
         for k, wd in itertools.product((1, 5, 10, 20, 30, 60, 100), (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)):
             grid.append({"tokenizer": tok, "fusion": "rrf", "rrf_k": float(k), "weights": [1.0, wd]})
         for a in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            grid.append({"tokenizer": tok, "fusion": "weighted", "rrf_k": 60.0, "weights": [1 - a, a]})
+            grid.append(
+                {"tokenizer": tok, "fusion": "weighted", "rrf_k": 60.0, "weights": [round(1 - a, 2), a]}
+            )
     return grid
 
 

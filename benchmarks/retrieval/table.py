@@ -15,14 +15,14 @@ def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("results.json"))
     r = json.loads(path.read_text(encoding="utf-8"))
     print(f"{r['date']}, {r['machine']['cpu']}, {r['machine']['cpus']} shared cores; `{r['command']}`\n")
-    print("| set (test queries) | method | MRR@10 | R@10 | nDCG@10 | R@100 | p50 ms | p95 ms |")
+    print("| set (test queries) | method | MRR@10 | R@10 | nDCG@10 | R@1 | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|---|---|")
     for name, d in r["datasets"].items():
         label = f"{name} ({d['passages']:,} passages, {d['queries_test']} q)"
         for m, v in d["methods"].items():
             print(
                 f"| {label} | {m} | {v['mrr@10']:.3f} | {v['recall@10']:.3f} | {v['ndcg@10']:.3f} | "
-                f"{v['recall@100']:.3f} | {med(v['latency_ms_p50'])} | {med(v['latency_ms_p95'])} |"
+                f"{v['recall@1']:.3f} | {med(v['latency_ms_p50'])} | {med(v['latency_ms_p95'])} |"
             )
             label = ""
         if "hybrid_minus_best_bm25_mrr@10" in d:
