@@ -201,8 +201,7 @@ def _write_weights(config_dir: Path, out: Path, seed: int, max_shard_size: str |
 
     config = AutoConfig.from_pretrained(str(config_dir))
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model = model.to(torch.bfloat16)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)  # initialised in bf16: half the memory
     n = sum(p.numel() for p in model.parameters())
     if max_shard_size is None:  # at least two shards, so the index is always exercised
         total = sum(p.numel() * p.element_size() for p in model.state_dict().values())
