@@ -168,3 +168,19 @@ def test_web_page_through_the_upstream(gateway, browser) -> None:
     browser.wait_for("document.querySelector('#assessment fieldset') !== null", timeout=120)
     assert browser.js("document.querySelector('#assessment input[name=diagnosis]').value")
     assert "按结构约束解码" in browser.js("document.querySelector('#assessment .meta').textContent")
+
+
+def test_tools_and_refusals_through_the_upstream(gateway) -> None:
+    srv, _, _ = gateway
+    c = client(srv)
+    tool = {"type": "function", "function": {"name": "lookup_drug", "parameters": {
+        "type": "object", "properties": {"drug": {"type": "string", "maxLength": 8}}, "required": ["drug"],
+        "additionalProperties": False}}}
+    r = c.chat.completions.create(model="m", messages=[{"role": "user", "content": "剂量？"}], tools=[tool],
+                                  tool_choice={"type": "function", "function": {"name": "lookup_drug"}}, max_tokens=60)
+    call = r.choices[0].message.tool_calls[0]
+    assert r.choices[0].finish_reason == "tool_calls" and call.function.name == "lookup_drug"
+    assert set(json.loads(call.function.arguments)) == {"drug"}
+    with pytest.raises(openai.BadRequestError) as e:  # llama-cpp-python's server has no logprobs by default
+        c.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], max_tokens=2, logprobs=True)
+    assert e.value.body["param"] == "logprobs"

@@ -136,6 +136,8 @@ class UpstreamEngine:
         self.process = process
         self.timeout_s = timeout_s
         self.supports_constraints = flavor in ("vllm", "llamacpp", "llama-server", "sglang")
+        # llama-cpp-python's server computes logprobs only when started with logits_all (off by default)
+        self.supports_logprobs = flavor != "llamacpp"
         self._client = None
         self._inflight = 0
         self._tasks: set[asyncio.Task] = set()
@@ -281,7 +283,9 @@ class UpstreamEngine:
         stream.finish(Finished(reason, len(prompt_ids), completion, lps, params.constraint is not None))
 
     async def _relay(self, r, stream: RequestStream, text: list[str], entries: list[dict]) -> tuple[str, int | None]:
-        reason, completion = "length", None
+        """Pieces into the stream; (finish reason, completion tokens: the upstream's usage, else one per
+        streamed chunk with text, as llama.cpp streams a token a chunk)."""
+        reason, completion, chunks = "length", None, 0
         async for line in r.aiter_lines():
             if not line.startswith("data:"):
                 continue
@@ -301,11 +305,12 @@ class UpstreamEngine:
                 new = _entries(lp) if lp else []
                 entries += new
                 if piece:
+                    chunks += 1
                     text.append(piece)
                     stream._push(Piece(piece, new) if new else piece)  # on the loop already: no thread hop
                 if ch.get("finish_reason"):
                     reason = "stop" if ch["finish_reason"] in ("stop", "eos") else ch["finish_reason"]
-        return reason, completion
+        return reason, completion if completion is not None else chunks
 
 
 async def _watch(stream: RequestStream) -> None:

@@ -70,6 +70,12 @@ def response_constraint(st: ServerState, rf: dict | None) -> dict | None:
     return spec
 
 
+def check_logprobs_for(st: ServerState, top: int | None) -> None:
+    if top is not None and not getattr(st.engine, "supports_logprobs", True):
+        raise APIError(400, f"the {st.engine.name} engine does not report logprobs", param="logprobs",
+                       code="unsupported_parameter")
+
+
 def check_constraint_for(st: ServerState, spec: dict, param: str) -> None:
     if not st.supports_constraints:
         raise APIError(400, f"the {st.engine.name} engine cannot constrain decoding", param=param,
@@ -119,6 +125,7 @@ async def chat_completions(
         constraint = response_constraint(st, body.response_format)
     ids = st.tokenize(messages)
     top = (body.top_logprobs or 0) if body.logprobs else None
+    check_logprobs_for(st, top)
     params = _params(st, body, len(ids), constraint=constraint, logprobs=top)
     streams = st.submit(ids, params, body.n, caller.request_id)
     job = _Job(st, caller, "/v1/chat/completions", "chat.completion", [streams], [len(ids)], body,
@@ -148,6 +155,7 @@ async def completions(body: CompletionRequest, request: Request, caller: Caller 
     texts = [x if isinstance(x, str) else st.detokenize(x) for x in prompts]
     constraint = response_constraint(st, body.response_format)
     top = body.logprobs
+    check_logprobs_for(st, top)
     prompt_lps: list[list[dict]] | None = None
     if body.echo and top is not None:
         score = getattr(st.engine, "score_prompt", None)
