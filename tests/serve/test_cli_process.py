@@ -76,3 +76,40 @@ def test_sigterm_finishes_inflight_stream(tiny_model, tmp_path) -> None:
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def _engine_processes(needle: str) -> list[str]:
+    out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
+    return [ln for ln in out.splitlines() if needle in ln and "llama_cpp.server" in ln]
+
+
+def test_supervised_llama_cpp_server_behind_the_cli(tiny_model, tmp_path) -> None:
+    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] not installed")
+    from medgo.model.export import export_gguf
+
+    gguf = export_gguf(tiny_model, tmp_path / "export", "f16")
+    port = free_port()
+    p = _medgo("serve", str(gguf), "--engine", "llamacpp-server", "--tokenizer", str(tiny_model), "--port", str(port),
+               "--api-key", "k1", "--threads", "1", "--engine-log", str(tmp_path / "engine.log"))
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).json()["engine"] == "upstream:llamacpp":
+                    break
+            except requests.RequestException:
+                pass
+            assert p.poll() is None and time.monotonic() < deadline, p.stdout.read() if p.poll() is not None else ""
+            time.sleep(0.3)
+        assert _engine_processes(str(gguf))  # medgo started llama.cpp's server
+        c = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k1", max_retries=0)
+        assert [m.id for m in c.models.list().data] == [gguf.stem]
+        r = c.chat.completions.create(model=gguf.stem, messages=[{"role": "user", "content": "胸痛"}], max_tokens=6)
+        assert r.usage.completion_tokens > 0
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+    deadline = time.monotonic() + 20
+    while _engine_processes(str(gguf)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _engine_processes(str(gguf))  # and stopped it with itself
