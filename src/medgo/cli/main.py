@@ -21,6 +21,8 @@ config_app = typer.Typer(help="Inspect run configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 OverridesArg = typer.Argument(None, help="config overrides as key.sub=value, e.g. pretrain.epochs=2")
+VerboseOpt = typer.Option(False, "--verbose", "-v", help="also show the trainer's raw logs and the libraries' "
+                          "progress bars (always in <stage>/train.log)")
 
 
 @app.command()
@@ -28,10 +30,15 @@ def run(
     config: Path = typer.Argument(..., help="run YAML, e.g. configs/demo.yaml"),
     overrides: list[str] = OverridesArg,
     out: Path | None = typer.Option(None, "--out", help="run folder (default: <output_dir>/<name>)"),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Run every stage in order, skipping completed ones whose config and inputs are unchanged."""
     import time
 
+    from medgo.log import set_verbose
+
+    if verbose:  # MEDGO_VERBOSE=1 in the environment works as well
+        set_verbose()
     from medgo.config import load_config
     from medgo.pipeline.runner import run_pipeline
 
@@ -57,8 +64,13 @@ def stage(
     overrides: list[str] = OverridesArg,
     out: Path | None = typer.Option(None, "--out", help="run folder (default: <output_dir>/<name>)"),
     force: bool = typer.Option(True, "--force/--no-force", help="rerun even if the stage is complete"),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Run one stage alone (its earlier stages must be complete in the run folder)."""
+    from medgo.log import set_verbose
+
+    if verbose:  # MEDGO_VERBOSE=1 in the environment works as well
+        set_verbose()
     from medgo.config import load_config
     from medgo.pipeline.runner import run_root, run_stage
     from medgo.run_dir import RunDir
