@@ -5,7 +5,12 @@ BIN := $(VENV)/bin
 # CPU wheel: an unpinned torch would pull a multi-GB CUDA build.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: install install-dev browser demo test test-all lint clean
+# llama.cpp for the GGUF tests: llama-cpp-python builds from source (~7 min on 2 cores), so the built wheel is
+# kept in a wheelhouse outside the checkout and reused by every later `make test` on this machine.
+WHEELHOUSE ?= $(HOME)/.cache/medgo/wheels
+LLAMACPP ?= llama-cpp-python>=0.3
+
+.PHONY: install install-dev llamacpp browser demo test test-all lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +24,12 @@ install-dev: $(BIN)/python
 	$(BIN)/pip install -q $(TORCH_CPU)
 	$(BIN)/pip install -q -e ".[dev]"
 
+llamacpp: $(BIN)/python
+	@mkdir -p $(WHEELHOUSE)
+	@ls $(WHEELHOUSE)/llama_cpp_python-*.whl >/dev/null 2>&1 || { echo "building llama-cpp-python once (~7 min)"; \
+	  CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip wheel -q --no-deps -w $(WHEELHOUSE) "$(LLAMACPP)"; }
+	$(BIN)/pip install -q "$$(ls $(WHEELHOUSE)/llama_cpp_python-*.whl | tail -1)"
+
 demo: install
 	$(BIN)/medgo run configs/demo.yaml
 
@@ -28,11 +39,11 @@ browser:
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
-test: install-dev browser
+test: install-dev llamacpp browser
 	$(BIN)/ruff check src tests tools
 	$(BIN)/pytest -q -m "not slow"
 
-test-all: install-dev browser
+test-all: install-dev llamacpp browser
 	$(BIN)/pytest -q
 
 lint: install-dev
