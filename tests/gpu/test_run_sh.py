@@ -4,7 +4,9 @@ first time a GPU is available (vLLM generation and serving are recorded as skipp
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -12,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_gpu_check_dry_run(tmp_path: Path) -> None:
     r = subprocess.run(["bash", str(REPO / "benchmarks/gpu/run.sh"), "--cpu-dry-run", "--out", str(tmp_path),
-                        "--steps", "2"], capture_output=True, text=True, timeout=900)
+                        "--steps", "2"], capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "PYTHON": sys.executable})  # the interpreter running the tests
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["mode"] == "cpu-dry-run"
