@@ -62,3 +62,38 @@ def test_constraints_go_through_in_the_upstreams_own_fields(tiny_model: Path, fl
     assert tool["prompt"].endswith("<tool_call>\n")  # the gateway writes the tags, the upstream the JSON
     plain = load_serving_engine("upstream", tiny_model, base_url="http://127.0.0.1:9", flavor="openai")
     assert not plain.supports_constraints  # assess falls back to parse and repair
+
+
+def test_medgo_as_a_generic_openai_upstream(serve, tiny_model_2k: Path, tmp_path: Path) -> None:
+    """`--upstream URL` with the plain `openai` flavor, the upstream being another medgo (transformers):
+    echo + prompt logprobs pass through (lm-evaluation-harness through the gateway), and the clinical endpoint
+    falls back to parse/repair (the generic flavor gets no constraints), reporting it."""
+    import openai
+    import requests
+
+    from conftest import live
+    from medgo.inference.registry import load_serving_engine
+    from medgo.serve.app import create_app
+
+    upstream = serve(long=True)
+    eng = load_serving_engine("upstream", tiny_model_2k, base_url=upstream.url + "/v1", flavor="openai")
+    with live(create_app(ServeSettings(audit_log=tmp_path / "gw.jsonl", model_name="gw"), engine=eng)) as gw:
+        ids = eng.encode("患者男性，五十岁，反复胸痛三天")
+        body = {"prompt": ids, "max_tokens": 1, "temperature": 0, "logprobs": 2, "echo": True}
+        via = requests.post(gw.url + "/v1/completions", json=body, timeout=60).json()["choices"][0]["logprobs"]
+        direct = requests.post(upstream.url + "/v1/completions", json=body, timeout=60).json()["choices"][0]["logprobs"]
+        assert via["token_logprobs"][0] is None and len(via["token_logprobs"]) == len(ids) + 1
+        assert via["token_logprobs"][1:] == pytest.approx(direct["token_logprobs"][1:], abs=1e-5)
+        c = openai.OpenAI(base_url=gw.url + "/v1", api_key="x", max_retries=0)
+        r = c.chat.completions.create(model="gw", messages=[{"role": "user", "content": "胸痛"}], max_tokens=8,
+                                      temperature=0)
+        d = openai.OpenAI(base_url=upstream.url + "/v1", api_key="x", max_retries=0).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "胸痛"}], max_tokens=8, temperature=0)
+        assert r.choices[0].message.content == d.choices[0].message.content
+        a = requests.post(gw.url + "/v1/clinical/assess", json={"chief_complaint": "胸痛", "max_tokens": 64}, timeout=120)
+        assert a.status_code in (200, 502)  # free decoding of a tiny model may find no valid answer: never invalid
+        if a.status_code == 200:
+            assert a.json()["meta"]["decoding"] == "free"
+        with pytest.raises(openai.BadRequestError):  # no constraints through a generic upstream: said, not ignored
+            c.chat.completions.create(model="gw", messages=[{"role": "user", "content": "x"}], max_tokens=4,
+                                      response_format={"type": "json_object"})

@@ -184,6 +184,25 @@ class UpstreamEngine:
         task.add_done_callback(self._tasks.discard)
         return stream
 
+    def score_prompt(self, ids: list[int], top: int) -> list[dict]:
+        """Prompt-token log-probabilities from the upstream (echo + logprobs on /v1/completions with token
+        ids: vLLM, SGLang, another medgo): the prompt's entries, then the generated token's."""
+        if not self.supports_logprobs:
+            raise MedgoError(f"the {self.flavor} upstream does not report logprobs")
+        import httpx
+
+        body = {"prompt": ids, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": max(top, 1)}
+        if self.model:
+            body["model"] = self.model
+        r = httpx.post(self.base_url + "/v1/completions", json=body, headers=self._headers(), timeout=self.timeout_s)
+        r.raise_for_status()
+        entries = _entries(r.json()["choices"][0]["logprobs"])
+        if entries:
+            entries[0]["logprob"], entries[0]["top_logprobs"] = None, None
+        for e in entries[1:]:
+            e["top_logprobs"] = e["top_logprobs"][:top]
+        return entries
+
     # -- the request ---------------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
@@ -324,6 +343,7 @@ def _entries(lp: dict) -> list[dict]:
     tops = lp.get("top_logprobs") or []
     for i, (tok, val) in enumerate(zip(lp.get("tokens") or [], lp.get("token_logprobs") or [], strict=False)):
         top = tops[i] if i < len(tops) and tops[i] else {}
+        top = dict(sorted(top.items(), key=lambda kv: -kv[1]))  # most likely first, as medgo's own entries
         out.append({
             "token": tok,
             "logprob": val,
