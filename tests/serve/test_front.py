@@ -40,6 +40,16 @@ def test_vllm_is_supervised_behind_the_front_with_tensor_parallelism(tiny_model:
     assert "--allowed-origins" not in argv  # CORS stays the gateway's
 
 
+def test_sglang_is_supervised_the_same_way(tiny_model: Path) -> None:
+    from medgo.inference.upstream import sglang_process
+
+    p = sglang_process(tiny_model, tensor_parallel=4)
+    assert p.argv[1:3] == ["-m", "sglang.launch_server"] and p.argv[p.argv.index("--tp-size") + 1] == "4"
+    assert p.argv[p.argv.index("--api-key") + 1] == p.api_key and "127.0.0.1" in p.argv
+    with pytest.raises(MedgoError, match="needs SGLang"):
+        build_engine(tiny_model, ServeSettings(), engine="sglang")
+
+
 def test_missing_vllm_is_a_clear_error(tiny_model: Path, monkeypatch) -> None:
     import shutil
 

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         api_key_file: Path | None = typer.Option(None, "--api-key-file", help="one key per line"),
         engine: str = typer.Option(
             "auto", "--engine",
-            help="auto | hf | llamacpp | vllm | llamacpp-server (vllm and llamacpp-server run as a supervised "
+            help="auto | hf | llamacpp | vllm | sglang | llamacpp-server (the last three run as a supervised "
             "process behind medgo's front)",
         ),
         upstream: str | None = typer.Option(
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         tokenizer: Path | None = typer.Option(
             None, "--tokenizer", help="tokenizer folder for an upstream (default: the target's)"
         ),
-        tensor_parallel: int = typer.Option(1, "--tensor-parallel-size", help="GPUs per model (vLLM)"),
+        tensor_parallel: int = typer.Option(1, "--tensor-parallel-size", help="GPUs per model (vLLM, SGLang)"),
         engine_log: Path | None = typer.Option(None, "--engine-log", help="the engine process's output"),
         model_name: str | None = typer.Option(None, "--model-name", help="id in /v1/models"),
         max_batch: int = typer.Option(

@@ -107,6 +107,16 @@ def llamacpp_process(gguf: Path, *, threads: int | None = None, n_ctx: int = 0, 
     return EngineProcess(argv, f"http://127.0.0.1:{port}", key, log_file=log_file)
 
 
+def sglang_process(model_dir: Path, *, tensor_parallel: int = 1, log_file: Path | None = None) -> EngineProcess:
+    """SGLang's OpenAI server for a model folder, on a private port with a private key."""
+    import sys
+
+    port, key = free_port(), private_key()
+    argv = [sys.executable, "-m", "sglang.launch_server", "--model-path", str(model_dir), "--host", "127.0.0.1",
+            "--port", str(port), "--api-key", key, "--tp-size", str(tensor_parallel)]
+    return EngineProcess(argv, f"http://127.0.0.1:{port}", key, log_file=log_file)
+
+
 def _gbnf(schema: dict) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 

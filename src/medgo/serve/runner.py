@@ -64,12 +64,12 @@ def build_engine(target: Path, settings: ServeSettings, *, engine: str = "auto",
                  tokenizer: Path | None = None, tensor_parallel: int = 1, name: str = "model",
                  engine_log: Path | None = None):
     """The engine behind the front: in-process (hf, llamacpp) or an upstream server (a URL, or vLLM /
-    llama.cpp's server started and supervised here)."""
+    SGLang / llama.cpp's server started and supervised here)."""
     from medgo.inference.registry import load_serving_engine
 
     queue_kw = dict(max_batch=settings.max_batch_size, batch_wait_ms=settings.batch_wait_ms,
                     max_queue=settings.max_queue)
-    if upstream or engine in ("vllm", "llamacpp-server"):
+    if upstream or engine in ("vllm", "llamacpp-server", "sglang"):
         from medgo.inference import upstream as up
 
         tok_dir = tokenizer
@@ -91,6 +91,14 @@ def build_engine(target: Path, settings: ServeSettings, *, engine: str = "auto",
                 process = vllm_process(target, name=name, tensor_parallel=tensor_parallel,
                                           max_batch=settings.max_batch_size, log_file=engine_log)
                 flavor = "vllm"
+            elif engine == "sglang":
+                import importlib.util
+
+                if importlib.util.find_spec("sglang") is None:
+                    raise MedgoError("--engine sglang needs SGLang, which is not installed here",
+                                     hint="on a GPU machine: pip install 'sglang[all]'")
+                process = up.sglang_process(target, tensor_parallel=tensor_parallel, log_file=engine_log)
+                flavor = "sglang"
             else:
                 import importlib.util
 
