@@ -46,6 +46,7 @@ class RequestStream:
         self._tag: int | None = None  # set by `redirect`: items go to a shared queue as (tag, item)
         self.cancelled = threading.Event()
         self.outbox: Outbox | None = None  # set by a batching engine for the length of a batch
+        self.on_cancel: Callable[[], object] | None = None  # an engine on the event loop: stop at once
 
     # worker thread side
     def _put(self, item: str | Finished | BaseException) -> None:
@@ -80,6 +81,9 @@ class RequestStream:
     # request side
     def cancel(self) -> None:
         self.cancelled.set()
+        cb = self.on_cancel
+        if cb is not None:
+            cb()
 
     async def events(self) -> AsyncIterator[str | Finished]:
         while True:

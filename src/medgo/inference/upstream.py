@@ -275,8 +275,13 @@ class UpstreamEngine:
                                              limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
         body = self.payload(prompt_ids, params, index)
         text, reason, completion, entries = [], "length", None, []
-        watcher = asyncio.get_running_loop().create_task(_watch(stream))
+        me = asyncio.current_task()
+        # A client that goes away cancels its stream on the event loop: that cancels this task at once, which
+        # closes the upstream connection (vLLM and llama.cpp then drop the sequence). No polling.
+        stream.on_cancel = lambda: me.cancel() if me is not None and not me.done() else None
         try:
+            if stream.cancelled.is_set():
+                raise asyncio.CancelledError
             async with self._client.stream("POST", self.base_url + "/v1/completions", json=body,
                                            headers=self._headers()) as r:
                 if r.status_code != 200:
@@ -288,22 +293,18 @@ class UpstreamEngine:
                 if tool:
                     text.append(TOOL_OPEN)
                     stream.piece(TOOL_OPEN)
-                reader = asyncio.get_running_loop().create_task(self._relay(r, stream, text, entries))
-                done, _ = await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
-                if reader not in done:  # the client went away: closing the connection aborts upstream
-                    reader.cancel()
-                    reason = "cancelled"
-                else:
-                    reason, completion = reader.result()
-                    if tool:
-                        text.append(TOOL_CLOSE)
-                        stream.piece(TOOL_CLOSE)
+                reason, completion = await self._relay(r, stream, text, entries)
+                if tool:
+                    text.append(TOOL_CLOSE)
+                    stream.piece(TOOL_CLOSE)
+        except asyncio.CancelledError:
+            reason = "cancelled"
         except (httpx.HTTPError, OSError) as e:
             log.error("upstream request failed: %s", type(e).__name__)
             stream.fail(RuntimeError("upstream unreachable"))
             return
         finally:
-            watcher.cancel()
+            stream.on_cancel = None
             self._inflight -= 1
         out = "".join(text)
         if completion is None:
@@ -340,11 +341,6 @@ class UpstreamEngine:
                 if ch.get("finish_reason"):
                     reason = "stop" if ch["finish_reason"] in ("stop", "eos") else ch["finish_reason"]
         return reason, completion if completion is not None else chunks
-
-
-async def _watch(stream: RequestStream) -> None:
-    while not stream.cancelled.is_set():
-        await asyncio.sleep(0.05)
 
 
 def _entries(lp: dict) -> list[dict]:
