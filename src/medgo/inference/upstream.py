@@ -316,31 +316,46 @@ class UpstreamEngine:
         """Pieces into the stream; (finish reason, completion tokens: the upstream's usage, else one per
         streamed chunk with text, as llama.cpp streams a token a chunk)."""
         reason, completion, chunks = "length", None, 0
-        async for line in r.aiter_lines():
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
+        buf = b""
+        async for raw in r.aiter_bytes():  # SSE lines split here: cheaper than httpx's text line iterator
+            buf += raw
+            *events, buf = buf.split(b"\n")
+            done = False
+            for line in events:
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    done = True
+                    break
+                try:
+                    chunk = json.loads(data)
+                except json.JSONDecodeError:
+                    continue
+                reason, completion, chunks = self._chunk(chunk, stream, text, entries, reason, completion, chunks)
+            if done:
                 break
-            try:
-                chunk = json.loads(data)
-            except json.JSONDecodeError:
-                continue
-            usage = chunk.get("usage")
-            if usage and usage.get("completion_tokens") is not None:
-                completion = int(usage["completion_tokens"])
-            for ch in chunk.get("choices") or []:
-                piece = ch.get("text") or ""
-                lp = ch.get("logprobs")
-                new = _entries(lp) if lp else []
-                entries += new
-                if piece:
-                    chunks += 1
-                    text.append(piece)
-                    stream._push(Piece(piece, new) if new else piece)  # on the loop already: no thread hop
-                if ch.get("finish_reason"):
-                    reason = "stop" if ch["finish_reason"] in ("stop", "eos") else ch["finish_reason"]
         return reason, completion if completion is not None else chunks
+
+    @staticmethod
+    def _chunk(chunk: dict, stream: RequestStream, text: list[str], entries: list[dict], reason: str,
+               completion: int | None, chunks: int) -> tuple[str, int | None, int]:
+        """One upstream SSE event: its text into the stream; (reason, completion tokens, text chunks)."""
+        usage = chunk.get("usage")
+        if usage and usage.get("completion_tokens") is not None:
+            completion = int(usage["completion_tokens"])
+        for ch in chunk.get("choices") or []:
+            piece = ch.get("text") or ""
+            lp = ch.get("logprobs")
+            new = _entries(lp) if lp else []
+            entries += new
+            if piece:
+                chunks += 1
+                text.append(piece)
+                stream._push(Piece(piece, new) if new else piece)  # on the loop already: no thread hop
+            if ch.get("finish_reason"):
+                reason = "stop" if ch["finish_reason"] in ("stop", "eos") else ch["finish_reason"]
+        return reason, completion, chunks
 
 
 def _entries(lp: dict) -> list[dict]:
