@@ -114,7 +114,13 @@ class HFBatchingEngine(QueueWorker):
         self._score_lock = threading.Lock()
         self._grammar_lock = threading.Lock()
 
-    supports_constraints = True
+    @property
+    def supports_constraints(self) -> bool:
+        """Grammar-constrained decoding needs xgrammar (a main dependency); without it, assess parses and
+        repairs and response_format is a 400."""
+        import importlib.util
+
+        return importlib.util.find_spec("xgrammar") is not None
 
     @property
     def grammar(self) -> GrammarBackend:
