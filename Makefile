@@ -28,7 +28,7 @@ llamacpp: $(BIN)/python
 	@mkdir -p $(WHEELHOUSE)
 	@ls $(WHEELHOUSE)/llama_cpp_python-*.whl >/dev/null 2>&1 || { echo "building llama-cpp-python once (~7 min)"; \
 	  CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip wheel -q --no-deps -w $(WHEELHOUSE) "$(LLAMACPP)"; }
-	$(BIN)/pip install -q "$$(ls $(WHEELHOUSE)/llama_cpp_python-*.whl | tail -1)"
+	$(BIN)/pip install -q "$$(ls $(WHEELHOUSE)/llama_cpp_python-*.whl | tail -1)[server]"
 
 demo: install
 	$(BIN)/medgo run configs/demo.yaml
