@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,16 +123,21 @@ def _mean(vals: Sequence[float]) -> float:
     return sum(vals) / len(vals) if vals else float("nan")
 
 
+def _macro_f1(vals: Sequence[tuple[str, str | None]], labels: Iterable[str]) -> float:
+    """Mean over `labels` of each label's F1 on (gold, pred) pairs (0 for a label never predicted right)."""
+    f1s = []
+    for lab in labels:
+        tp = sum(g == lab and p == lab for g, p in vals)
+        fp = sum(g != lab and p == lab for g, p in vals)
+        fn = sum(g == lab and p != lab for g, p in vals)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s) if f1s else 0.0
+
+
 def _macro_f1_over(labels: Sequence[str]) -> Callable[[Sequence[tuple[str, str | None]]], float]:
     """The classification check's macro-F1 (over the configured labels) of (gold, pred) pairs."""
     def f(vals: Sequence[tuple[str, str | None]]) -> float:
-        f1s = []
-        for lab in labels:
-            tp = sum(g == lab and p == lab for g, p in vals)
-            fp = sum(g != lab and p == lab for g, p in vals)
-            fn = sum(g == lab and p != lab for g, p in vals)
-            f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-        return sum(f1s) / len(f1s) if f1s else 0.0
+        return _macro_f1(vals, labels)
     f.labels = list(labels)  # type: ignore[attr-defined]  (the bootstrap's vectorised path reads it)
     return f
 
@@ -140,16 +145,7 @@ def _macro_f1_over(labels: Sequence[str]) -> Callable[[Sequence[tuple[str, str |
 def _macro_f1_union(vals: Sequence[tuple[str, str | None]]) -> float:
     """CBLUE's macro-F1 (metrics.macro_prf): classes = gold labels and predicted ones; a missing prediction
     counts against its gold class and adds no class."""
-    labels = {g for g, _ in vals} | {p for _, p in vals if p is not None}
-    if not labels:
-        return 0.0
-    f1s = []
-    for lab in labels:
-        tp = sum(g == lab and p == lab for g, p in vals)
-        fp = sum(g != lab and p == lab for g, p in vals)
-        fn = sum(g == lab and p != lab for g, p in vals)
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(f1s) / len(f1s)
+    return _macro_f1(vals, {g for g, _ in vals} | {p for _, p in vals if p is not None})
 
 
 def _micro_f1(vals: Sequence[tuple[int, int, int]]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 Messages = list[dict[str, str]]
 Prompt = str | Messages  # raw text, or chat messages rendered with the model's chat template
@@ -47,3 +47,10 @@ class Engine(Protocol):
     def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
         """Text pieces as they are generated."""
         ...
+
+
+def render_prompt(tokenizer: Any, prompt: Prompt) -> str:
+    """Raw text as it is; chat messages through the tokenizer's chat template, ending with the assistant header."""
+    if isinstance(prompt, str):
+        return prompt
+    return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
-from medgo.inference.base import Completion, GenerationParams, Prompt
+from medgo.inference.base import Completion, GenerationParams, Prompt, render_prompt
 from medgo.model.factory import load_model, set_generation_defaults
 from medgo.model.tokenizer import load_tokenizer, stop_token_ids
 
@@ -41,9 +41,7 @@ class HFEngine:
 
     # -- prompts ---------------------------------------------------------------------------------
     def render(self, prompt: Prompt) -> str:
-        if isinstance(prompt, str):
-            return prompt
-        return self.tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        return render_prompt(self.tok, prompt)
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from medgo.errors import MedgoError
-from medgo.inference.base import GenerationParams, Prompt
+from medgo.inference.base import GenerationParams, Prompt, render_prompt
 from medgo.inference.streams import Finished, Piece, QueueFull, RequestStream
 
 log = logging.getLogger(__name__)
@@ -155,9 +155,7 @@ class UpstreamEngine:
 
     # -- ServingEngine -------------------------------------------------------------------------------
     def render(self, prompt: Prompt) -> str:
-        if isinstance(prompt, str):
-            return prompt
-        return self.tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        return render_prompt(self.tok, prompt)
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False)
