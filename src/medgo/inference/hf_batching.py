@@ -13,6 +13,7 @@ from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria,
 from medgo.inference.base import GenerationParams, Prompt
 from medgo.inference.constrained import GrammarBackend, RowHead, make_head, prompt_logprobs
 from medgo.inference.hf import HFEngine
+from medgo.inference.sampling import draw, seeded_generator
 from medgo.inference.streams import Finished, IncrementalDecoder, Outbox, Piece
 from medgo.inference.worker import QueueWorker, Slot
 
@@ -46,7 +47,6 @@ class _RowPicker(LogitsProcessor):
         self.slots, self.heads, self.gens, self.fill = slots, heads, gens, fill
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        from medgo.inference.hf_continuous import _draw
 
         out = torch.full_like(scores, float("-inf"))
         for i, (s, h) in enumerate(zip(self.slots, self.heads, strict=True)):
@@ -54,9 +54,9 @@ class _RowPicker(LogitsProcessor):
             if s.done:
                 t = self.fill
             elif h is not None:
-                t = h.pick(scores[i], p, self.gens[i], p.max_new_tokens - len(s.tokens), _draw)
+                t = h.pick(scores[i], p, self.gens[i], p.max_new_tokens - len(s.tokens), draw)
             elif p.temperature > 0:
-                t = _draw(scores[i], p, self.gens[i])
+                t = draw(scores[i], p, self.gens[i])
             else:
                 t = int(scores[i].argmax())
             out[i, t] = 0.0
@@ -191,10 +191,8 @@ class HFBatchingEngine(QueueWorker):
         heads = self.heads_for(slots)
         kw = self.hf._gen_kwargs(params)
         if any(h is not None for h in heads):  # rows pick their own tokens from the raw logits
-            from medgo.inference.hf_continuous import _generator
-
             kw = self.hf._gen_kwargs(GenerationParams(max_new_tokens=params.max_new_tokens))
-            gens = [_generator(s, dev) for s in slots]
+            gens = [seeded_generator(s, dev) for s in slots]
             kw["logits_processor"] = LogitsProcessorList(
                 [_RowPicker(slots, heads, gens, min(self._stop_ids))]
             )

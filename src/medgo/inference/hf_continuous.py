@@ -20,10 +20,10 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from medgo.inference.base import GenerationParams
 from medgo.inference.constrained import RowHead
 from medgo.inference.hf import HFEngine, shared_prefix_len
 from medgo.inference.hf_batching import HFBatchingEngine, route_token
+from medgo.inference.sampling import draw, seeded_generator
 from medgo.inference.streams import Finished, IncrementalDecoder, Outbox
 from medgo.inference.worker import Slot
 
@@ -79,15 +79,6 @@ def _lpad(x: torch.Tensor, width: int) -> torch.Tensor:
         return F.pad(x, (width - x.shape[1], 0))
     return F.pad(x, (0, 0, width - x.shape[2], 0))
 
-
-def _draw(logits: torch.Tensor, params: GenerationParams, gen: torch.Generator | None) -> int:
-    """Temperature then nucleus (top-p) sampling of one row, as transformers' warpers do it."""
-    probs = torch.softmax(logits.float() / params.temperature, -1)
-    if params.top_p < 1.0:
-        p, idx = probs.sort(descending=True)
-        p[(p.cumsum(0) - p) >= params.top_p] = 0  # keeps the smallest head with mass >= top_p (>= 1 token)
-        return int(idx[torch.multinomial(p, 1, generator=gen)])
-    return int(torch.multinomial(probs, 1, generator=gen))
 
 
 class HFContinuousEngine(HFBatchingEngine):
@@ -152,7 +143,7 @@ class HFContinuousEngine(HFBatchingEngine):
         dev = self.hf.device
         heads = self.heads_for(live)
         rows = [
-            _Row(s, IncrementalDecoder(self._decode, s.params.stop), _generator(s, dev), len(s.prompt_ids), h)
+            _Row(s, IncrementalDecoder(self._decode, s.params.stop), seeded_generator(s, dev), len(s.prompt_ids), h)
             for s, h in zip(live, heads, strict=True)
         ]
         for r in rows:
@@ -228,9 +219,9 @@ class HFContinuousEngine(HFBatchingEngine):
         for i, r in enumerate(batch.rows):
             p = r.slot.params
             if r.head is not None:
-                nxt[i] = r.head.pick(logits[i], p, r.gen, p.max_new_tokens - len(r.slot.tokens), _draw)
+                nxt[i] = r.head.pick(logits[i], p, r.gen, p.max_new_tokens - len(r.slot.tokens), draw)
             elif p.temperature > 0:
-                nxt[i] = _draw(logits[i], p, r.gen)
+                nxt[i] = draw(logits[i], p, r.gen)
         keep = []
         for i, (r, t) in enumerate(zip(batch.rows, nxt, strict=True)):
             route_token(r.slot, r.dec, t, self._stop_ids, r.head)
@@ -244,9 +235,3 @@ class HFContinuousEngine(HFBatchingEngine):
         batch.keep(keep)
 
 
-def _generator(s: Slot, device: torch.device) -> torch.Generator | None:
-    """Seeded requests sample from their own generator (copy k of n gets its own stream), so the same seed
-    gives the same answer whatever else shares the batch."""
-    if s.params.temperature <= 0 or s.params.seed is None:
-        return None
-    return torch.Generator(device=device).manual_seed(s.params.seed * 1_000_003 + s.index)

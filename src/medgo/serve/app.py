@@ -15,7 +15,7 @@ from medgo.inference.streams import ServingEngine
 from medgo.serve import routes_clinical, routes_openai
 from medgo.serve.errors import install_error_handlers
 from medgo.serve.security import BodyLimit
-from medgo.serve.settings import ServeSettings
+from medgo.serve.settings import ServeSettings, model_id
 from medgo.serve.state import Caller, ServerState, authorize, state_of
 
 STATIC = resources.files("medgo.serve").joinpath("static")
@@ -41,8 +41,6 @@ def create_app(
     if settings.model_name:
         name = settings.model_name
     else:
-        from medgo.serve.runner import model_id
-
         name = model_id(model_dir) if model_dir else engine.name
     st = ServerState(settings, engine, name)
 

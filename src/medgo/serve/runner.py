@@ -7,7 +7,7 @@ from pathlib import Path
 
 from medgo.errors import MedgoError
 from medgo.log import get_logger
-from medgo.serve.settings import ServeSettings
+from medgo.serve.settings import ServeSettings, model_id
 
 log = get_logger(__name__)
 
@@ -19,31 +19,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-GENERIC_NAMES = {"model", "final", "merged", "hf", "export"}
-
-
-def model_id(target: Path) -> str:
-    """The id /v1/models shows: a run folder → RUN-STAGE (runs/demo → demo-sft); a stage's model folder →
-    the same (runs/demo/sft/model → demo-sft); a GGUF file → its stem; any other folder → its name."""
-    target = Path(target)
-    if target.suffix == ".gguf":
-        return target.stem
-    if target.is_dir() and not (target / "config.json").is_file():
-        from medgo.run_dir import RunDir
-
-        latest = RunDir(target).latest_model()
-        if latest is not None:
-            return f"{target.resolve().name}-{latest[0]}"
-    p = target.resolve()
-    if p.name in GENERIC_NAMES and p.parent.name:
-        from medgo.run_dir import TRAIN_STAGES
-
-        if p.parent.name in TRAIN_STAGES and p.parent.parent.name:
-            return f"{p.parent.parent.name}-{p.parent.name}"
-        return p.parent.name
-    return p.name
 
 
 def gguf_tokenizer_dir(gguf: Path) -> Path | None:
