@@ -316,20 +316,29 @@ def _suffix_role_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def _common_readings(text: str, i: int) -> list[int]:
+    """Ends of the readings at `i` made of a surname and one or two frequent given-name characters, longer
+    first, that are not clinical or common words; none where `i` holds a function-word or 查/左/右 surname."""
+    sl = surname_len(text, i, True)
+    if not sl or text[i] in _FUNCTION_SURNAMES or text[i] in "查左右":
+        return []
+    ends = []
+    for g in (2, 1):
+        e = i + sl + g
+        cand = text[i:e]
+        if (len(cand) == sl + g and all(c in COMMON_GIVEN for c in cand[sl:]) and _given_ok(cand[sl:])
+                and not not_a_name(cand) and not text.startswith(_NOT_NAME_PREFIXES, i)):
+            ends.append(e)
+    return ends
+
+
 def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
     """A clause that opens with a name and goes on with what people do: "，杜鹏飞电话告知…", "；方芳每周评估…"."""
     out = []
     for m in _CLAUSE_START.finditer(text):
         i = m.end()
-        sl = surname_len(text, i, True)
-        if not sl or text[i] in _FUNCTION_SURNAMES or text[i] in "查左右":
-            continue
-        for g in (2, 1):
-            e = i + sl + g
-            cand = text[i:e]
-            if (len(cand) == sl + g and all(c in COMMON_GIVEN for c in cand[sl:]) and _given_ok(cand[sl:])
-                    and text.startswith(_CLAUSE_VERB_RX, e) and not not_a_name(cand)
-                    and not text.startswith(_NOT_NAME_PREFIXES, i)):
+        for e in _common_readings(text, i):
+            if text.startswith(_CLAUSE_VERB_RX, e):
                 out.append((i, e, ""))
                 break
     return out
@@ -344,16 +353,7 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _DEPT.finditer(text):
         i = m.end()
-        sl = surname_len(text, i, True)
-        if not sl or text[i] in _FUNCTION_SURNAMES or text[i] in "查左右":
-            continue
-        for g in (2, 1):
-            e = i + sl + g
-            cand = text[i:e]
-            if len(cand) < sl + g or not all(c in COMMON_GIVEN for c in cand[sl:]) or not _given_ok(cand[sl:]):
-                continue
-            if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
-                continue
+        for e in _common_readings(text, i):
             nxt = text[e : e + 1]
             if nxt in ("\n", "") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
                 text.startswith(DEPT_NEXT, e)
