@@ -48,6 +48,41 @@ CLINICIANS = [
     ("汪", "洁"), ("贺", "军"), ("戴", "丽华"), ("夏", "雨"), ("侯", "建新"), ("段", "立平"), ("雷", "鸣"), ("龙", "飞"),
 ]
 GIVEN = ["磊", "伟", "芳", "丽", "强", "军", "静", "涛", "杰", "建平", "小红", "文华", "海燕", "志明", "春梅", "晓峰", "宁"]
+
+# blind6 (a separate check set): its own names, none of them in the pools above. Same value generators otherwise.
+BLIND6_PATIENTS = [
+    ("王", "建华"), ("李", "志强"), ("张", "平安"), ("刘", "春生"), ("陈", "海波"), ("杨", "文静"), ("黄", "红梅"),
+    ("赵", "国庆"), ("吴", "小燕"), ("周", "天明"), ("徐", "子涵"), ("孙", "一诺"), ("马", "玉兰"), ("朱", "长青"),
+    ("胡", "秀云"), ("郭", "振东"), ("何", "淑珍"), ("高", "素英"), ("林", "永康"), ("罗", "桂英"), ("郑", "宏"),
+    ("梁", "巧云"), ("谢", "德明"), ("宋", "金花"), ("唐", "浩"), ("许", "凤兰"), ("韩", "宝山"), ("冯", "秋月"),
+    ("邓", "爱华"), ("曹", "玉珍"), ("彭", "立国"), ("曾", "淑华"), ("肖", "军"), ("田", "桂芝"), ("董", "树林"),
+    ("袁", "翠英"), ("潘", "长生"), ("于", "海洋"), ("蒋", "淑兰"), ("蔡", "福来"), ("余", "春兰"), ("杜", "明"),
+    ("叶", "根生"), ("程", "雪莲"), ("苏", "大勇"), ("魏", "秀芹"), ("吕", "铁柱"), ("丁", "兰英"), ("任", "子轩"),
+    ("沈", "梦琪"), ("姚", "诗涵"), ("卢", "振国"), ("姜", "桂荣"), ("崔", "永红"), ("欧阳", "志华"), ("司马", "平"),
+    ("端木", "春燕"), ("阚", "晓梅"), ("靳", "德华"), ("栾", "少卿"),
+]
+BLIND6_RELATIVES = [
+    ("钟", "建军"), ("谭", "秀梅"), ("陆", "国强"), ("汪", "小红"), ("范", "志勇"), ("金", "秀兰"), ("石", "平安"),
+    ("廖", "永强"), ("贾", "丽"), ("夏", "天明"), ("韦", "海波"), ("付", "小燕"), ("方", "建华"), ("白", "国庆"),
+    ("邹", "子涵"), ("孟", "一诺"), ("熊", "志强"), ("秦", "文静"), ("邱", "红"), ("江", "海"), ("尹", "桂香"),
+    ("薛", "明"), ("闫", "丽红"), ("段", "淑英"), ("雷", "雨"), ("侯", "玉洁"), ("龙", "小虎"), ("史", "金宝"),
+    ("陶", "然"), ("黎", "嘉欣"), ("贺", "鹏"), ("顾", "晓婷"), ("毛", "建设"), ("郝", "美丽"), ("龚", "志刚"),
+    ("邵", "安"), ("万", "家乐"), ("钱", "玉凤"), ("严", "冬"), ("覃", "海生"), ("武", "建国"), ("戴", "红"),
+    ("孔", "令军"), ("向", "阳"), ("欧阳", "雪琴"),
+]
+BLIND6_CLINICIANS = [
+    ("王", "子健"), ("李", "红梅"), ("张", "海波"), ("刘", "文静"), ("陈", "天明"), ("杨", "志强"), ("黄", "建华"),
+    ("赵", "平安"), ("吴", "春生"), ("周", "小燕"), ("徐", "晓光"), ("孙", "倩"), ("马", "骏"), ("朱", "丽娟"),
+    ("胡", "明"), ("郭", "小川"), ("何", "平"), ("高", "翔"), ("林", "立"), ("罗", "斌"), ("郑", "国栋"), ("梁", "晨"),
+    ("谢", "飞"), ("宋", "佳"), ("唐", "亮"), ("许", "诺"), ("韩", "东"), ("冯", "雪"), ("邓", "晓华"), ("曹", "磊"),
+    ("彭", "博"), ("曾", "毅"), ("肖", "蓉"), ("田", "野"), ("董", "卫东"), ("袁", "立群"), ("潘", "敏"), ("于", "洋"),
+    ("蒋", "帆"), ("蔡", "文"), ("卜", "凡"), ("皇甫", "丽"), ("欧阳", "慧"), ("司徒", "强"), ("尉迟", "明"),
+    ("南宫", "燕"), ("祁", "海峰"), ("查", "磊"), ("单", "红"), ("牛", "晓丽"),
+]
+# given names for a relative who shares the patient's surname ({R1~})
+BLIND6_GIVEN = ["建军", "淑英", "小明", "红", "卫国", "春花", "晓霞", "立平", "宏伟", "桂芳", "一凡", "欣怡", "国梁",
+                "玉珍", "思远", "美兰", "振"]
+BLIND6_POOLS = (BLIND6_PATIENTS, BLIND6_RELATIVES, BLIND6_CLINICIANS, BLIND6_GIVEN)
 ADDRESSES = [
     "上海市徐汇区漕溪北路398弄12号601室", "浙江省杭州市西湖区文三路88号", "广东省深圳市南山区高新南七道9号",
     "四川省成都市武侯区人民南路四段17号2栋3单元402", "湖南省长沙市岳麓区麓山南路932号", "河南省周口市淮阳县城关镇南关村5组",
@@ -177,14 +212,15 @@ def read_templates(path: Path = HERE / "templates.txt") -> list[tuple[str, str]]
     return out
 
 
-def fill(template: str, r: random.Random) -> tuple[str, list[dict], list[dict]]:
+def fill(template: str, r: random.Random, pools: tuple | None = None) -> tuple[str, list[dict], list[dict]]:
+    patients, relatives, clinicians, given = pools or (PATIENTS, RELATIVES, CLINICIANS, GIVEN)
     people = {}
-    pats = r.sample(PATIENTS, 3)
-    rels = r.sample(RELATIVES, 2)
-    docs = r.sample(CLINICIANS, 5)
+    pats = r.sample(patients, 3)
+    rels = r.sample(relatives, 2)
+    docs = r.sample(clinicians, 5)
     people.update({"P": pats[0], "P2": pats[1], "P3": pats[2], "R1": rels[0], "R2": rels[1],
                    "D1": docs[0], "D2": docs[1], "D3": docs[2], "N1": docs[3], "N2": docs[4]})
-    same = {k: (pats[0][0], r.choice([g for g in GIVEN if g != pats[0][1]])) for k in ("R1", "R2")}
+    same = {k: (pats[0][0], r.choice([g for g in given if g != pats[0][1]])) for k in ("R1", "R2")}
     dates, _ = _dates(r)
     vals = {"ID": _id18(r), "MOB1": _mobile(r), "MOB2": _mobile(r), "LAND1": _landline(r), "LAND2": _landline(r),
             "MRN": _mrn(r), "OPN": _opn(r), "CASE": _case(r), "XID": _xid(r), "EMAIL": _email(r), "EMAIL2": _email(r),
@@ -220,12 +256,12 @@ def fill(template: str, r: random.Random) -> tuple[str, list[dict], list[dict]]:
 
 
 def build(templates: Path = HERE / "templates.txt", seed: int = SEED, copies: int = COPIES,
-          prefix: str = "indep") -> list[dict]:
+          prefix: str = "indep", pools: tuple | None = None) -> list[dict]:
     r = random.Random(seed)
     rows = []
     for ti, (kind, tpl) in enumerate(read_templates(templates)):
         for c in range(copies):
-            text, phi, keep = fill(tpl, r)
+            text, phi, keep = fill(tpl, r, pools)
             for s in phi + keep:
                 assert text[s["start"]:s["end"]] == s["text"]
             rows.append({"id": f"{prefix}-{ti:02d}-{c}", "kind": kind, "text": text, "phi": phi, "keep": keep})
@@ -239,10 +275,12 @@ if __name__ == "__main__":
     # `build.py blind`: the blind check set (blind_templates.txt -> blind_notes.jsonl, seed 161616, 2 copies);
     # `build.py blind2` / `blind3`: the second and third blind sets (seeds 16161616, 1616161616)
     which = sys.argv[1] if len(sys.argv) > 1 else ""
-    if which in ("fresh", "blind", "blind2", "blind3", "blind4", "blind5"):
+    # `build.py blind6`: the sixth blind set, with its own name pools (BLIND6_*), seed 6161616
+    if which in ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6"):
         seed = {"fresh": 1616, "blind": 161616, "blind2": 16161616, "blind3": 1616161616, "blind4": 161616161616,
-                "blind5": 16161616161616}[which]
-        rows = build(HERE / f"{which}_templates.txt", seed=seed, copies=2, prefix=which)
+                "blind5": 16161616161616, "blind6": 6161616}[which]
+        pools = BLIND6_POOLS if which == "blind6" else None
+        rows = build(HERE / f"{which}_templates.txt", seed=seed, copies=2, prefix=which, pools=pools)
     else:
         rows = build()
     with open(HERE / (f"{which}_notes.jsonl" if which else "notes.jsonl"), "w", encoding="utf-8") as f:
