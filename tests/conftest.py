@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from medgo_testkit import write_mini_project
+from medgo_testkit import train_tiny_deid_tagger, write_mini_project
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,9 @@ def mini_run(tmp_path_factory) -> tuple[Path, Path]:
     cfg_path = write_mini_project(root)
     rd, _ = run_pipeline(load_config(cfg_path))
     return cfg_path, rd.root
+
+
+@pytest.fixture(scope="session")
+def tiny_deid_tagger(tmp_path_factory) -> Path:
+    """A small learned name tagger (medgo data deid-train's code), trained once per test session."""
+    return train_tiny_deid_tagger(tmp_path_factory.mktemp("deid-tagger"))

@@ -96,3 +96,34 @@ def save_tiny_model(out: Path, texts: list[str], vocab_size: int = 300, seed: in
     build_tiny_qwen2(ModelConfig(tiny=TinyModelConfig(**shape)), tok, seed).save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+# ---- a tiny learned name tagger (issue #16) ---------------------------------------------------------------
+# Record-style sentences that refer to people only by role; the tagger learns where names stand from these.
+DEID_SENTENCES = [
+    "患者突然坐起喊叫，予以安抚。", "凌晨2点患者诉胸闷，心电监护示窦性心动过速。", "患者自觉乏力3天，无发热。",
+    "今晨患者拒绝进食，已告知医生。", "医生查看后考虑低血糖，予葡萄糖静推。", "患者与同室病友发生争执，护士协调后调换床位。",
+    "其母陪同就诊，代诉病史。", "患者可独立行走20米，步态稳。", "已通知医生调整胰岛素剂量。", "患者既往无药物过敏史。",
+    "医生带领实习生查看患者，讲解腹水体征。", "患者今日出院，嘱定期复查。", "患者于夜间跌倒，护士到场处理。",
+    "其女代为签字，知情同意。", "患者术后第3天，切口愈合好。", "医生与家属沟通病情，家属表示理解。",
+    "患者精神差，食欲减退，睡眠欠佳。", "护士协助患者翻身拍背。", "患者血压160/95mmHg，予硝苯地平口服。",
+    "主任查房后指示完善胃镜检查。", "患者突发意识障碍，呼之不应。", "晚间患者情绪激动，要求回家。",
+]
+DEID_NAMES_HELD_OUT = ["王永福", "李杭生", "张德贵", "刘天明", "陈向阳"]  # given names the rules do not trust alone
+
+
+def train_tiny_deid_tagger(root: Path) -> Path:
+    """~30 s on 2 cores: a small tagger trained on DEID_SENTENCES with names planted, plus generator notes."""
+    import json
+
+    from medgo.data.deid_tagger_train import TaggerTrainConfig, train_tagger
+
+    corpus = root / "records.jsonl"
+    with corpus.open("w", encoding="utf-8") as f:
+        for s in DEID_SENTENCES * 30:
+            f.write(json.dumps({"text": s}, ensure_ascii=False) + "\n")
+    cfg = TaggerTrainConfig(corpus=[str(corpus)], out=str(root / "tagger"), segments=2000, synth_notes=200,
+                            steps=700, batch=32, dim=96, blocks=(1, 2, 4), plant=0.8, seed=3, threads=2)
+    meta = train_tagger(cfg)
+    assert meta["held_out"]["recall"] > 0.8, meta["held_out"]
+    return Path(cfg.out)

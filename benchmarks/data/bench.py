@@ -123,14 +123,15 @@ def _strip(r: dict) -> dict:
     return {k: v for k, v in r.items() if k not in ("leak_sample", "eaten_sample")}
 
 
-def _throughput(notes: list[dict], runs: int) -> dict:
+def _throughput(notes: list[dict], runs: int, cfg: object = None) -> dict:
     from medgo.data.deid import deidentify
 
+    deidentify(notes[0]["text"], cfg)  # a tagger loads once per process, outside the timing
     secs = []
     for _ in range(max(1, runs)):
         t0 = time.perf_counter()
         for n in notes:
-            deidentify(n["text"])
+            deidentify(n["text"], cfg)
         secs.append(time.perf_counter() - t0)
     chars = sum(len(n["text"]) for n in notes)
     med = statistics.median(secs)
@@ -139,7 +140,7 @@ def _throughput(notes: list[dict], runs: int) -> dict:
             "kchars_per_s": round(chars / med / 1000, 1)}
 
 
-def _real_text_names(data: Path, n_qa: int = 3000, n_ehr: int = 2000) -> dict:
+def _real_text_names(data: Path, n_qa: int = 3000, n_ehr: int = 2000, cfg: object = None) -> dict:
     """Names the de-identifier finds in real medical text that holds (almost) no names: patient questions and
     doctor answers (内科) and cEHRNER record snippets. Every hit is a candidate false positive."""
     import itertools
@@ -154,21 +155,29 @@ def _real_text_names(data: Path, n_qa: int = 3000, n_ehr: int = 2000) -> dict:
         docs += [json.loads(line)["text"] for line in itertools.islice(f, 0, n_ehr)]
     hits = []
     for d in docs:
-        hits += [d[max(0, p.start - 6):p.end + 6] for p in find_phi(d) if p.type == "NAME"]
-    altered = sum(1 for d in docs if any(p.type == "NAME" for p in find_phi(d)))
+        hits += [d[max(0, p.start - 6):p.end + 6] for p in find_phi(d, cfg) if p.type == "NAME"]
+    altered = sum(1 for d in docs if any(p.type == "NAME" for p in find_phi(d, cfg)))
     return {"documents": len(docs), "documents_with_a_name": altered, "share": round(altered / len(docs), 4),
             "name_hits_in_context": hits[:20]}
 
 
-def deid_quality(data: Path, runs: int = 3) -> dict:
+def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
     """Leak rates, span precision/recall and planted-term keep rate on the generator's notes and on the sets
     written independently of the detector (benchmarks/data/deid_independent); clinical content kept on the
     CCKS2017 records; throughput; the pre-#16 detector's figures beside them (deid_baseline.json)."""
-    from medgo.data.deid_eval import ccks_content_kept, from_synth, load_notes, score_notes
+    from medgo.config.data_prep import DeidConfig
+    from medgo.data.deid import deidentify, find_phi
+    from medgo.data.deid_eval import ccks_content_kept, from_synth, load_notes
+    from medgo.data.deid_eval import score_notes as _score
     from medgo.data.synth_phi import generate_notes, score
 
+    cfg = DeidConfig(tagger=tagger)
+
+    def score_notes(notes: list[dict]) -> dict:
+        return _score(notes, lambda t: find_phi(t, cfg), lambda t: deidentify(t, cfg))
+
     t0 = time.perf_counter()
-    synth_old = score(generate_notes(1000, seed=2024))
+    synth_old = score(generate_notes(1000, seed=2024), cfg)
     synth_old["seconds"] = round(time.perf_counter() - t0, 3)
     synth_old.pop("misses_sample", None)
     synth_notes = from_synth(generate_notes(1000, seed=2024))
@@ -179,6 +188,7 @@ def deid_quality(data: Path, runs: int = 3) -> dict:
     blind3 = load_notes(DEID_SETS / "blind3_notes.jsonl")
     blind4 = load_notes(DEID_SETS / "blind4_notes.jsonl")
     blind5 = load_notes(DEID_SETS / "blind5_notes.jsonl")
+    blind6 = load_notes(DEID_SETS / "blind6_notes.jsonl")
     even = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 0]
     odd = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 1]
     out = {
@@ -196,6 +206,7 @@ def deid_quality(data: Path, runs: int = 3) -> dict:
         "blind3_40_notes": _strip(score_notes(blind3)),
         "blind4_40_notes": _strip(score_notes(blind4)),
         "blind5_40_notes": _strip(score_notes(blind5)),
+        "blind6_50_notes": _strip(score_notes(blind6)),
         # Each set's leak rates the first time the detector met it, before any rule was changed for it:
         # the honest estimate of how the rules do on notes they were not written against.
         "first_measurements": {
@@ -206,13 +217,21 @@ def deid_quality(data: Path, runs: int = 3) -> dict:
                          ("blind2_40_notes", "blind2_first_measurement.json"),
                          ("blind3_40_notes", "blind3_first_measurement.json"),
                          ("blind4_40_notes", "blind4_first_measurement.json"),
-                         ("blind5_40_notes", "blind5_first_measurement.json"))
+                         ("blind5_40_notes", "blind5_first_measurement.json"),
+                         ("blind6_50_notes", "blind6_first_measurement.json"),
+                         ("blind6_50_notes_with_tagger", "blind6_tagger_first_measurement.json"))
+            if (DEID_SETS / f).is_file()
         },
-        "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin"),
-        "real_text_names": _real_text_names(data),
-        "throughput_independent_180": _throughput(indep, runs),
-        "throughput_synthetic_1000": _throughput(synth_notes, runs),
+        "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin",
+                                                   find=lambda t: find_phi(t, cfg)),
+        "real_text_names": _real_text_names(data, cfg=cfg),
+        "throughput_independent_180": _throughput(indep, runs, cfg),
+        "throughput_synthetic_1000": _throughput(synth_notes, runs, cfg),
     }
+    if tagger:
+        meta = json.loads((Path(tagger) / "tagger.json").read_text("utf-8"))
+        out["tagger"] = {"folder": str(tagger), **{k: meta[k] for k in ("recipe", "train_windows", "final_loss",
+                                                                           "train_seconds", "held_out") if k in meta}}
     base = Path(__file__).with_name("deid_baseline.json")
     if base.is_file():
         b = json.loads(base.read_text("utf-8"))
@@ -232,6 +251,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     ap.add_argument("--child", nargs="+")
     ap.add_argument("--only", choices=["deid"], help="run only this part and merge it into --out")
+    ap.add_argument("--tagger", help="also measure the rules with this learned name tagger (train_tagger.py) -> deid_tagger")
     a = ap.parse_args()
     if a.child:
         kind, *rest = a.child
@@ -248,18 +268,22 @@ def main() -> None:
         from medgo.machine import cpu_name
 
         res = json.loads(Path(a.out).read_text("utf-8")) if Path(a.out).is_file() else {}
-        res["deid"] = deid_quality(data, a.runs)
-        res["deid"]["machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-                                  "note": "2 shared cores; other jobs were running"}
-        res["deid"]["date"] = dt.datetime.now().isoformat(timespec="seconds")
-        res["deid"]["command"] = " ".join([Path(sys.executable).name, *sys.argv])
-        Path(a.out).write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        d = res["deid"]
-        for k in ("synthetic_1000_notes", "independent_180_notes", "fresh_40_notes", "blind_40_notes", "blind2_40_notes",
-                  "blind3_40_notes", "blind4_40_notes", "blind5_40_notes"):
-            print(k, {t: v["leak_rate"] for t, v in d[k]["per_type"].items()}, "keep", d[k]["keep_rate"])
-        print("ccks kept", d["ccks2017_real_records"]["content_kept_rate"], "notes/s",
-              d["throughput_independent_180"]["notes_per_s"])
+        for key, tagger in (("deid", None), ("deid_tagger", a.tagger)):
+            if key == "deid_tagger" and not tagger:
+                continue
+            res[key] = deid_quality(data, a.runs, tagger)
+            res[key]["machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+                                   "note": "2 shared cores"}
+            res[key]["date"] = dt.datetime.now().isoformat(timespec="seconds")
+            res[key]["command"] = " ".join([Path(sys.executable).name, *sys.argv])
+            Path(a.out).write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            d = res[key]
+            print(f"== {key}")
+            for k in ("synthetic_1000_notes", "independent_180_notes", "fresh_40_notes", "blind_40_notes",
+                      "blind2_40_notes", "blind3_40_notes", "blind4_40_notes", "blind5_40_notes", "blind6_50_notes"):
+                print(k, {t: v["leak_rate"] for t, v in d[k]["per_type"].items()}, "keep", d[k]["keep_rate"])
+            print("ccks kept", d["ccks2017_real_records"]["content_kept_rate"], "real text with a name",
+                  d["real_text_names"]["share"], "notes/s", d["throughput_independent_180"]["notes_per_s"])
         return
     files = corpus_files(data)
     res: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

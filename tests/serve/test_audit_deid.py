@@ -35,6 +35,21 @@ def test_audit_log_unit_conversation_memory(tmp_path: Path) -> None:
     assert "胸痛三天" in rows[0]["prompt"]  # clinical content stays
 
 
+def test_audit_log_with_a_learned_tagger_catches_a_name_given_without_any_cue(tmp_path: Path, tiny_deid_tagger) -> None:
+    from medgo.data.deid import find_phi
+
+    turn1 = "今晨王永福拒绝进食，已告知医生。"
+    assert not [p for p in find_phi(turn1) if p.type == "NAME"]  # the rules alone see no name here
+    log = AuditLog(tmp_path / "a.jsonl", deid_tagger=tiny_deid_tagger)
+    log.write(key_id="k1", route="/v1/chat/completions", status=200, latency_s=0.1, prompt=turn1, response="好的")
+    log.write(key_id="k1", route="/v1/chat/completions", status=200, latency_s=0.1,
+              prompt="他今天好些了吗", response="还需观察")
+    log.write(key_id="k1", route="/v1/chat/completions", status=200, latency_s=0.1,
+              prompt="王永福说想回家", response="王永福可以明天出院")
+    text = (tmp_path / "a.jsonl").read_text("utf-8")
+    assert "王永福" not in text and "拒绝进食" in text
+
+
 def test_audit_log_truncates_after_deid(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "a.jsonl", max_chars=12)
     log.write(key_id="k", route="/x", status=200, latency_s=0.0, prompt=f"主治医师：张志刚，患者{NAME}。")

@@ -82,12 +82,16 @@ def deid(
         None, "--report", help="audit report: per type counts and a sample of masked spans in context (.json or .md)"
     ),
     report_sample: int = typer.Option(10, "--report-sample", help="spans per type shown in the report"),
+    tagger: Path | None = typer.Option(
+        None, "--tagger", help="folder of a learned name tagger (medgo data deid-train) used beside the rules"
+    ),
 ) -> None:
     """Replace PHI (names, IDs, phones, addresses, record numbers, emails, dates, hospitals) with [类型]."""
     from medgo.data.deid import DeidConfig
     from medgo.data.steps import deid_file
 
-    cfg = DeidConfig(dates=dates, hospitals=hospitals, names="pseudonym" if pseudonyms else "placeholder")  # type: ignore[arg-type]
+    cfg = DeidConfig(dates=dates, hospitals=hospitals, names="pseudonym" if pseudonyms else "placeholder",  # type: ignore[arg-type]
+                     tagger=str(tagger) if tagger else None)
 
     def go() -> dict[str, Any]:
         m = deid_file(files, out, cfg=cfg, fields=field)
@@ -101,6 +105,25 @@ def deid(
         return m
 
     _run(go, str(out))
+
+
+@app.command("deid-train")
+def deid_train(
+    corpus: list[Path] = typer.Option(..., "--corpus", help="record text to learn from: TXT / JSON / JSONL files or folders"),
+    out: Path = typer.Option(..., "--out", help="tagger folder to write (tagger.pt, vocab.json, tagger.json)"),
+    steps: int = typer.Option(3000, "--steps", min=1),
+    segments: int = typer.Option(40000, "--segments", min=10, help="training windows drawn from the corpus"),
+    seed: int = typer.Option(16, "--seed"),
+) -> None:
+    """Train the learned name detector on your own record text (names planted at role words)."""
+    from medgo.data.deid_tagger_train import TaggerTrainConfig, train_tagger
+
+    cfg = TaggerTrainConfig(corpus=[str(c) for c in corpus], out=str(out), steps=steps, segments=segments, seed=seed)
+    try:
+        train_tagger(cfg)  # prints its own one-line summary
+    except MedgoError as e:
+        console.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2) from None
 
 
 @app.command()

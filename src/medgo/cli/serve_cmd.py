@@ -71,6 +71,9 @@ def register(app: typer.Typer) -> None:
             None, "--audit-log", help="JSONL audit file (text is de-identified)"
         ),
         audit_text: bool = typer.Option(True, "--audit-text/--no-audit-text"),
+        audit_deid_tagger: Path | None = typer.Option(
+            None, "--audit-deid-tagger", help="learned name tagger (medgo data deid-train) for the audit log"
+        ),
         threads: int | None = typer.Option(
             None, "--threads", help="CPU threads for generation (torch or llama.cpp)"
         ),
@@ -108,6 +111,7 @@ def register(app: typer.Typer) -> None:
             cors_origins=cors or [],
             audit_log=audit_log,
             audit_text=audit_text,
+            audit_deid_tagger=audit_deid_tagger,
             index_dir=index,
             rag_top_k=rag_top_k,
             rag_default=rag_default,

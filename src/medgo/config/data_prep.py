@@ -48,6 +48,11 @@ class DeidConfig(_Strict):
         "placeholder", description="pseudonym: one consistent [患者A]/[家属A]/[医护A] per person instead of [姓名]"
     )
     consistent: bool = Field(True, description="replace every occurrence of a found name/ID/phone/record/e-mail")
+    tagger: str | None = Field(
+        None, description="folder of a learned name tagger (`medgo data deid-train`) used beside the rules; "
+        "unset: rules alone"
+    )
+    tagger_threshold: float | None = Field(None, gt=0, lt=1, description="name score cut-off (default: the tagger's)")
 
 
 class DeidStep(DeidConfig):

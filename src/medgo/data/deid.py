@@ -343,6 +343,18 @@ def _consistent_strings(text: str, spans: list[Span]) -> dict[str, tuple[str, st
     return out
 
 
+def _with_tagger(text: str, spans: list[Span], cfg: DeidConfig) -> list[Span]:
+    """The learned tagger's names where the rules found nothing (the rules' spans and types win)."""
+    from medgo.data.deid_tagger import load_tagger
+
+    taken = bytearray(len(text))
+    for sp in spans:
+        taken[sp.start : sp.end] = b"\x01" * (sp.end - sp.start)
+    found = load_tagger(cfg.tagger, cfg.tagger_threshold).find(text)  # type: ignore[arg-type]
+    extra = [Span(a, b, "NAME") for a, b, _ in found if not any(taken[a:b])]
+    return sorted(spans + extra, key=lambda x: x.start) if extra else spans
+
+
 def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[str, str]] | None = None) -> list[Span]:
     """PHI spans of `text`, non-overlapping, in order. `known` (value -> (type, role)) adds strings found
     earlier in the same conversation (see `DeidMemory`)."""
@@ -352,6 +364,8 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     if cfg.dates != "keep":
         spans += [d[0] for d in _find_dates(text)]
     spans = _resolve(spans)
+    if cfg.tagger:
+        spans = _with_tagger(text, spans, cfg)
     names = [(sp.start, sp.end, sp.role) for sp in spans if sp.type == "NAME"]
     more = [Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]]
     if more:

@@ -25,12 +25,18 @@ def _fallback_deid(text: str) -> str:
     return _PHONE.sub("[电话]", text)
 
 
-def deidentifier() -> Callable[[str], str]:
+def deidentifier(tagger: Path | None = None) -> Callable[..., str]:
     try:
-        from medgo.data.deid import deidentify
+        from medgo.data.deid import DeidConfig, deidentify
     except ImportError:
         return _fallback_deid
-    return deidentify
+    if tagger is None:
+        return deidentify
+    cfg = DeidConfig(tagger=str(tagger))
+    from medgo.data.deid_tagger import load_tagger
+
+    load_tagger(cfg.tagger)  # type: ignore[arg-type]  # a wrong folder fails at start-up, not on the first request
+    return lambda text, **kw: deidentify(text, cfg, **kw)
 
 
 def _memory_factory() -> Callable[[], object] | None:
@@ -43,13 +49,14 @@ def _memory_factory() -> Callable[[], object] | None:
 
 class AuditLog:
     def __init__(
-        self, path: Path | None, with_text: bool = True, max_chars: int = 500, conversation_ttl_s: float = 3600.0
+        self, path: Path | None, with_text: bool = True, max_chars: int = 500, conversation_ttl_s: float = 3600.0,
+        deid_tagger: Path | None = None,
     ) -> None:
         self.path = path
         self.with_text = with_text
         self.max_chars = max_chars
         self.conversation_ttl_s = conversation_ttl_s
-        self._deid = deidentifier()
+        self._deid = deidentifier(deid_tagger)
         self._new_memory = _memory_factory()
         self._memories: OrderedDict[str, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()

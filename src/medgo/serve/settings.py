@@ -43,6 +43,9 @@ class ServeSettings(BaseModel):
     audit_text: bool = Field(
         True, description="log de-identified request/response text (truncated) in the audit"
     )
+    audit_deid_tagger: Path | None = Field(
+        None, description="learned name tagger folder (medgo data deid-train) the audit log's de-identifier uses"
+    )
     assess_attempts: int = Field(3, ge=1, le=5, description="generations tried before assess gives up")
     assess_constrained: bool = Field(
         True, description="decode assessments under the schema where the engine can (off: parse and repair)"

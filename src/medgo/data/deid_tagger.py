@@ -1,0 +1,176 @@
+"""A learned person-name detector for de-identification: a small character-level convolutional tagger
+(embedding -> dilated residual 1-D convolutions -> B/I/O per character) that reads names the rules cannot,
+in running text with no label, title or kin word ("凌晨3点揭永福突然坐起"). Trained by `deid_tagger_train` on
+the user's own record text with names planted where the text names a person by role; weights are the
+user's, never shipped (see docs). Torch is imported only when a tagger is loaded.
+
+A tagger directory holds `tagger.pt` (weights), `vocab.json` (characters) and `tagger.json` (shape and
+training recipe)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from medgo.data.deid_lexicon import NOT_NAMES_CLINICAL, SURNAMES_1, SURNAMES_2, SURNAMES_2_RARE, SURNAMES_RARE
+from medgo.data.deid_names import dictionary_word, not_a_name, read_name
+
+TAGS = ("O", "B", "I")
+PAD, UNK = 0, 1
+WINDOW = 256  # characters per tagged window; windows overlap by CONTEXT on each side
+CONTEXT = 32
+
+
+def build_model(vocab_size: int, dim: int = 160, blocks: tuple[int, ...] = (1, 2, 4, 8, 1)) -> Any:
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self, d: int, dilation: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(d, d, 3, padding=dilation, dilation=dilation)
+            self.mix = nn.Conv1d(d, d, 1)
+            self.norm = nn.GroupNorm(1, d)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.mix(nn.functional.gelu(self.conv(self.norm(x))))
+
+    class Tagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+            self.blocks = nn.Sequential(*[Block(dim, d) for d in blocks])
+            self.out = nn.Conv1d(dim, len(TAGS), 1)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:  # (B, T) -> (B, T, tags)
+            x = self.emb(ids).transpose(1, 2)
+            return self.out(self.blocks(x)).transpose(1, 2)
+
+    return Tagger()
+
+
+_SURNAMES_1 = frozenset(SURNAMES_1) | frozenset(SURNAMES_RARE)
+_SURNAMES_2 = frozenset(SURNAMES_2) | frozenset(SURNAMES_2_RARE)
+
+
+def _surname_start(cand: str) -> bool:
+    return cand[:2] in _SURNAMES_2 or cand[:1] in _SURNAMES_1
+
+
+_TERMS_BY_FIRST: dict[str, tuple[str, ...]] = {}
+for _w in sorted(NOT_NAMES_CLINICAL):
+    _TERMS_BY_FIRST[_w[0]] = (*_TERMS_BY_FIRST.get(_w[0], ()), _w)
+
+
+# Function characters that do not open a given name ("患者曾于…" is not 曾于, "由于某种" not 于某).
+_GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某")
+
+
+def plausible(text: str, a: int, b: int) -> bool:
+    """A tagged span may be a name: it starts with a surname and is not a clinical or common word, nor the
+    start of a clinical term standing there ("贾第" of 贾第鞭毛虫), nor the end of a word that starts before
+    it ("中段癌" is not 段癌, "如何才能" not 何才能)."""
+    cand = text[a:b]
+    if not (2 <= b - a <= 5 and _surname_start(cand)) or not_a_name(cand):
+        return False
+    given = cand[2:] if cand[:2] in _SURNAMES_2 else cand[1:]
+    if not given or given[0] in _GIVEN_NEVER:
+        return False
+    if a > 0 and dictionary_word(text[a - 1 : a + 1]):
+        return False
+    return not any(text.startswith(w, a) for w in _TERMS_BY_FIRST.get(cand[0], ()))
+
+
+class NameTagger:
+    """Loaded tagger: `find(text)` -> [(start, end, score)] of name spans."""
+
+    def __init__(self, path: str | Path, threshold: float | None = None) -> None:
+        import torch
+
+        self.path = Path(path)
+        meta = json.loads((self.path / "tagger.json").read_text(encoding="utf-8"))
+        chars = json.loads((self.path / "vocab.json").read_text(encoding="utf-8"))
+        self.index = {c: i + 2 for i, c in enumerate(chars)}
+        self.meta = meta
+        self.threshold = float(meta.get("threshold", 0.5) if threshold is None else threshold)
+        self.model = build_model(len(chars) + 2, meta["dim"], tuple(meta["blocks"]))
+        self.model.load_state_dict(torch.load(self.path / "tagger.pt", map_location="cpu", weights_only=True))
+        self.model.eval()
+        self._torch = torch
+
+    def encode(self, text: str) -> list[int]:
+        return [self.index.get(c, UNK) for c in text]
+
+    def probs(self, texts: list[str]) -> list[list[tuple[float, float]]]:
+        """Per character (P(B), P(I)) for each text, tagging long texts in overlapping windows."""
+        torch = self._torch
+        pieces: list[tuple[int, int, int, int]] = []  # (text index, window start, keep from, keep to)
+        for k, t in enumerate(texts):
+            a = 0
+            while True:
+                lo = max(0, a - CONTEXT)
+                pieces.append((k, lo, a, min(len(t), a + WINDOW - 2 * CONTEXT)))
+                a += WINDOW - 2 * CONTEXT
+                if a >= len(t):
+                    break
+        out = [[(0.0, 0.0)] * len(t) for t in texts]
+        order = sorted(range(len(pieces)), key=lambda i: -(pieces[i][3] - pieces[i][1]))
+        with torch.inference_mode():
+            for s in range(0, len(order), 64):
+                batch = [pieces[i] for i in order[s : s + 64]]
+                segs = [texts[k][lo : min(len(texts[k]), hi + CONTEXT)] for k, lo, _, hi in batch]
+                width = max(1, max(len(x) for x in segs))
+                ids = torch.zeros((len(segs), width), dtype=torch.long)
+                for r, x in enumerate(segs):
+                    ids[r, : len(x)] = torch.tensor(self.encode(x), dtype=torch.long)
+                p = torch.softmax(self.model(ids), dim=-1)[:, :, 1:].tolist()
+                for r, (k, lo, a, hi) in enumerate(batch):
+                    out[k][a:hi] = [tuple(v) for v in p[r][a - lo : hi - lo]]
+        return out
+
+    def find_many(self, texts: list[str]) -> list[list[tuple[int, int, float]]]:
+        return [self._decode(t, p) for t, p in zip(texts, self.probs(texts), strict=True)]
+
+    def find(self, text: str) -> list[tuple[int, int, float]]:
+        return self.find_many([text])[0] if text else []
+
+    def _decode(self, text: str, p: list[tuple[float, float]]) -> list[tuple[int, int, float]]:
+        spans = []
+        i, n = 0, len(text)
+        while i < n:
+            if p[i][0] < 0.5 * self.threshold:
+                i += 1
+                continue
+            j = i + 1
+            while j < n and j - i < 6 and p[j][1] > p[j][0] and p[j][1] >= 0.5 * self.threshold:
+                j += 1
+            score = sum(p[i][0] if k == i else p[k][1] for k in range(i, j)) / (j - i)
+            if j - i == 1 and p[i][0] >= self.threshold:  # a confident start alone: the rules' reading of its end
+                n = read_name(text, i, fallback=True)
+                if n > 1:
+                    j, score = i + n, p[i][0]
+            if score >= self.threshold and plausible(text, i, j):
+                spans.append((i, j, round(score, 4)))
+            i = j
+        return spans
+
+
+_CACHE: dict[tuple[str, float | None], NameTagger] = {}
+_LOCK = threading.Lock()
+
+
+def load_tagger(path: str | Path, threshold: float | None = None) -> NameTagger:
+    """One loaded tagger per (directory, threshold) per process."""
+    key = (str(Path(path).resolve()), threshold)
+    with _LOCK:
+        if key not in _CACHE:
+            p = Path(path)
+            if not (p / "tagger.pt").is_file():
+                raise FileNotFoundError(
+                    f"{p}: no tagger.pt here (deid.tagger). Train one with `medgo data deid-train --out {p} "
+                    "--corpus <your record text>`, or drop deid.tagger to use the rules alone."
+                )
+            _CACHE[key] = NameTagger(p, threshold)
+        return _CACHE[key]

@@ -1,0 +1,358 @@
+"""Training the learned name detector (`deid_tagger`) on the user's own text.
+
+The training set is real record text, read from any files (TXT lines, JSON / JSON Lines string fields,
+folders of them), where the text refers to a person by role: "患者突然坐起" becomes "王建国突然坐起" or
+"患者王建国突然坐起", "请医生会诊" becomes "请李敏医生会诊", "其母陪护" becomes "其母刘秀英陪护"; the same
+person keeps one name through a document. Names already in the text, as the rules find them, are labelled
+too (silver labels), and the generator's notes (`synth_phi`) are mixed in. So the tagger learns the
+contexts in which real notes name people from real text, not from the project's own phrasings.
+
+    medgo data deid-train --corpus notes.jsonl --corpus more/ --out tagger/ [--steps 1500]
+
+About 15 minutes on 2 CPU cores for the default recipe (see benchmarks/data/README.md for what it buys)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medgo.data.deid_lexicon import (
+    COMMON_GIVEN,
+    SURNAMES_1,
+    SURNAMES_2,
+    SURNAMES_2_DISTINCT,
+    SURNAMES_2_RARE,
+    SURNAMES_RARE,
+    SURNAMES_TOP,
+)
+from medgo.data.deid_tagger import PAD, UNK, build_model
+from medgo.errors import ConfigError
+from medgo.log import console
+
+
+@dataclass
+class TaggerTrainConfig:
+    corpus: list[str] = field(default_factory=list)
+    out: str = "deid-tagger"
+    segments: int = 80000  # training windows drawn from the corpus
+    synth_notes: int = 3000
+    max_len: int = 200
+    steps: int = 1500
+    batch: int = 48
+    lr: float = 2e-3
+    dim: int = 160
+    blocks: tuple[int, ...] = (1, 2, 4, 8, 1)
+    plant: float = 0.8  # share of documents in which role words get names
+    min_char_count: int = 2
+    seed: int = 16
+    threshold: float = 0.5
+    threads: int = 0  # 0: torch's default
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_SENT_END = re.compile(r"(?<=[。！？；!?;\n])")
+_PATIENT = re.compile(r"患者|病人|患儿|病员|伤者|产妇|孕妇|老人")
+_CLINICIAN = re.compile(r"主治医师|住院医师|主治医生|护士长|医生|医师|大夫|主任|护士|教授|药师")
+_KIN = re.compile(r"家属|其母|其父|其子|其女|其妻|其夫|母亲|父亲|丈夫|妻子|儿子|女儿|爱人|老伴|孙子|孙女")
+
+
+def iter_texts(path: str | Path) -> Iterator[str]:
+    """Every string worth reading in a file or folder: TXT lines, and the string values (any depth) of JSON
+    and JSON Lines records that hold Chinese text."""
+    p = Path(path)
+    if p.is_dir():
+        for f in sorted(p.rglob("*")):
+            if f.is_file() and f.suffix in (".txt", ".json", ".jsonl", ".utf8"):
+                yield from iter_texts(f)
+        return
+
+    def strings(v: Any) -> Iterator[str]:
+        if isinstance(v, str):
+            if len(v) >= 8 and _HAN.search(v):
+                yield v
+        elif isinstance(v, dict):
+            for x in v.values():
+                yield from strings(x)
+        elif isinstance(v, list):
+            for x in v:
+                yield from strings(x)
+
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")
+    if p.suffix in (".json", ".jsonl"):
+        try:
+            yield from strings(json.loads(text))
+            return
+        except json.JSONDecodeError:
+            pass
+        for line in text.splitlines():
+            try:
+                yield from strings(json.loads(line))
+            except json.JSONDecodeError:
+                yield from strings(line)
+        return
+    for line in text.splitlines():
+        yield from strings(line.strip())
+
+
+def segments(text: str, max_len: int) -> Iterator[str]:
+    """Sentence-aligned windows of at most `max_len` characters."""
+    buf = ""
+    for s in _SENT_END.split(text):
+        while len(s) > max_len:
+            if buf:
+                yield buf
+                buf = ""
+            yield s[:max_len]
+            s = s[max_len:]
+        if len(buf) + len(s) > max_len:
+            if buf.strip():
+                yield buf
+            buf = ""
+        buf += s
+    if buf.strip():
+        yield buf
+
+
+class NameSampler:
+    """Chinese names: frequent surnames weighted by rank, some rare and compound ones; one or two given-name
+    characters, mostly frequent given-name characters, sometimes any character seen in the corpus."""
+
+    def __init__(self, r: random.Random, corpus_chars: list[str]) -> None:
+        self.r = r
+        self.top = sorted(SURNAMES_TOP)
+        self.weights = [1.0 / (10 + i) for i in range(len(self.top))]
+        r.shuffle(self.weights)  # set order is not frequency order: spread the weight without a rank bias
+        self.rare = sorted((SURNAMES_RARE | SURNAMES_1) - SURNAMES_TOP)
+        self.compound = sorted(SURNAMES_2_DISTINCT | SURNAMES_2_RARE | SURNAMES_2)
+        self.given = sorted(COMMON_GIVEN)
+        self.any = corpus_chars or self.given
+
+    def surname(self) -> str:
+        x = self.r.random()
+        if x < 0.06:
+            return self.r.choice(self.compound)
+        if x < 0.22:
+            return self.r.choice(self.rare)
+        return self.r.choices(self.top, self.weights)[0]
+
+    def __call__(self) -> str:
+        given = "".join(self.r.choice(self.any if self.r.random() < 0.25 else self.given)
+                        for _ in range(1 if self.r.random() < 0.3 else 2))
+        return self.surname() + given
+
+
+def plant_names(text: str, sample: NameSampler, r: random.Random) -> tuple[str, list[tuple[int, int]]]:
+    """`text` with names planted at role words, and the planted spans."""
+    people: dict[str, list[str]] = {"P": [sample()], "D": [sample() for _ in range(3)], "K": [sample() for _ in range(2)]}
+    out, spans, pos = "", [], 0
+    pattern = re.compile(f"(?P<P>{_PATIENT.pattern})|(?P<D>{_CLINICIAN.pattern})|(?P<K>{_KIN.pattern})")
+    for m in pattern.finditer(text):
+        kind = m.lastgroup or "P"
+        x = r.random()
+        name = people[kind][0] if kind == "P" or r.random() < 0.6 else r.choice(people[kind])
+        word = m.group(0)
+        out += text[pos : m.start()]
+        pos = m.end()
+        # "name": the name stands alone where the role word stood ("通知医生" -> "通知冯刚"), the hard case
+        if kind == "P":
+            form = "name" if x < 0.6 else "word+name" if x < 0.82 else "keep"
+        elif kind == "D":
+            form = "name" if x < 0.3 else "name+word" if x < 0.55 else "word+name" if x < 0.8 else "keep"
+        else:
+            form = "name" if x < 0.2 else "word+name" if x < 0.6 else "name(word)" if x < 0.68 else "keep"
+        if form == "keep":
+            out += word
+            continue
+        if form.startswith("word"):
+            out += word
+        a = len(out)
+        out += name
+        spans.append((a, len(out)))
+        if form == "name+word":
+            out += word
+        elif form == "name(word)":
+            out += r.choice(["（", "("]) + word + r.choice(["）", ")"])
+    return out + text[pos:], spans
+
+
+def _labels(n: int, spans: Iterable[tuple[int, int]]) -> list[int]:
+    y = [0] * n
+    for a, b in spans:
+        if a < b <= n:
+            y[a] = 1
+            for k in range(a + 1, b):
+                y[k] = 2
+    return y
+
+
+def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
+    """(text, B/I/O labels) windows: planted real text, silver-labelled by the rules, plus generator notes."""
+    from medgo.data.deid import find_phi
+    from medgo.data.synth_phi import generate_notes
+
+    r = random.Random(cfg.seed)
+    # each --corpus gets an equal share of the windows (a big dialogue set must not drown the record text)
+    per_source: list[list[str]] = []
+    for path in cfg.corpus:
+        ws = [w for t in iter_texts(path) for w in segments(t, cfg.max_len - 20)]
+        r.shuffle(ws)
+        per_source.append(ws)
+    share = cfg.segments // max(1, len(per_source))
+    windows = [w for ws in per_source for w in ws[:share]]
+    rest = [w for ws in per_source for w in ws[share:]]
+    windows += rest[: max(0, cfg.segments - len(windows))]
+    r.shuffle(windows)
+    counts = Counter(c for w in windows[:5000] for c in w if _HAN.match(c))
+    sample = NameSampler(r, [c for c, k in counts.most_common(3000)])
+    no_tagger = None
+    out: list[tuple[str, list[int]]] = []
+    for k, w in enumerate(windows):
+        if r.random() < 0.25:  # names right after a line break: a short real line as a heading above
+            head = windows[(k * 7919) % len(windows)][: r.randint(2, 12)].strip()
+            w = (head + r.choice(["\n", "\n", "：\n", " "]) + w)[: cfg.max_len]
+        text, spans = plant_names(w, sample, r) if r.random() < cfg.plant else (w, [])
+        planted = {k for a, b in spans for k in range(a, b)}
+        silver = [(sp.start, sp.end) for sp in find_phi(text, no_tagger) if sp.type == "NAME"
+                  and not planted.intersection(range(sp.start, sp.end))]
+        out.append((text, _labels(len(text), spans + silver)))
+    for note in generate_notes(cfg.synth_notes, seed=cfg.seed + 1):
+        names = [(s["start"], s["end"]) for s in note["spans"] if s["type"] == "NAME"]
+        t = note["text"][: cfg.max_len]
+        out.append((t, _labels(len(t), names)))
+    r.shuffle(out)
+    return out
+
+
+def _vocab(examples: list[tuple[str, list[int]]], min_count: int) -> list[str]:
+    """Characters seen `min_count` times, and every surname and frequent given-name character (a name's
+    characters must not all read as unknown)."""
+    counts = Counter(c for t, _ in examples for c in t)
+    always = set(SURNAMES_1) | set(SURNAMES_RARE) | {c for s in SURNAMES_2 | SURNAMES_2_RARE for c in s} | COMMON_GIVEN
+    return sorted({c for c, k in counts.items() if k >= min_count} | always)
+
+
+def _span_scores(gold: list[list[int]], pred: list[list[tuple[int, int, float]]]) -> dict[str, float]:
+    def spans(y: list[int]) -> set[tuple[int, int]]:
+        out, i = set(), 0
+        while i < len(y):
+            if y[i] == 1:
+                j = i + 1
+                while j < len(y) and y[j] == 2:
+                    j += 1
+                out.add((i, j))
+                i = j
+            else:
+                i += 1
+        return out
+
+    tp = fp = fn = 0
+    for y, p in zip(gold, pred, strict=True):
+        g, q = spans(y), {(a, b) for a, b, _ in p}
+        tp += len(g & q)
+        fp += len(q - g)
+        fn += len(g - q)
+    return {"precision": round(tp / max(1, tp + fp), 4), "recall": round(tp / max(1, tp + fn), 4),
+            "gold_spans": tp + fn}
+
+
+def train_tagger(cfg: TaggerTrainConfig) -> dict[str, Any]:
+    """Build the examples, train, pick nothing on the user's evaluation data, save to `cfg.out`."""
+    import torch
+
+    from medgo.data.deid_tagger import NameTagger
+
+    if not cfg.corpus:
+        raise ConfigError("deid-train: give at least one --corpus (record text: TXT, JSON or JSON Lines files or folders)")
+    for c in cfg.corpus:
+        if not Path(c).exists():
+            raise ConfigError(f"deid-train --corpus {c}: no such file or folder")
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    t0 = time.time()
+    examples = build_examples(cfg)
+    n_val = max(1, len(examples) // 40)
+    val, train = examples[:n_val], examples[n_val:]
+    chars = _vocab(train, cfg.min_char_count)
+    index = {c: i + 2 for i, c in enumerate(chars)}
+    console.print(f"deid-train: {len(train)} training windows, {len(val)} held out, {len(chars)} characters "
+                  f"({time.time() - t0:.0f} s to build)")
+    model = build_model(len(chars) + 2, cfg.dim, cfg.blocks)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))))
+    r = random.Random(cfg.seed)
+    order: list[int] = []
+    losses: list[float] = []
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    model.train()
+    with Progress(TextColumn("deid-train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeElapsedColumn(), console=console, transient=True) as prog:
+        task = prog.add_task("train", total=cfg.steps, loss="-")
+        for step in range(cfg.steps):
+            if len(order) < cfg.batch:
+                order = list(range(len(train)))
+                r.shuffle(order)
+            batch = [train[order.pop()] for _ in range(cfg.batch)]
+            width = max(len(t) for t, _ in batch)
+            ids = torch.zeros((len(batch), width), dtype=torch.long)
+            ys = torch.full((len(batch), width), -100, dtype=torch.long)
+            for k, (t, y) in enumerate(batch):
+                # given-name characters unseen in training read as UNK at use: drop some to UNK now
+                ids[k, : len(t)] = torch.tensor(
+                    [UNK if r.random() < (0.1 if y[i] == 2 else 0.03) else index.get(c, UNK) for i, c in enumerate(t)])
+                ys[k, : len(t)] = torch.tensor(y)
+            logits = model(ids)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1),
+                                                     ignore_index=-100)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            if step % 20 == 0:
+                prog.update(task, completed=step, loss=f"{sum(losses[-20:]) / len(losses[-20:]):.4f}")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    torch.save(model.state_dict(), out / "tagger.pt")
+    (out / "vocab.json").write_text(json.dumps(chars, ensure_ascii=False), encoding="utf-8")
+    recipe = {k: v for k, v in asdict(cfg).items() if k not in ("out", "threads")}
+    meta = {"dim": cfg.dim, "blocks": list(cfg.blocks), "threshold": cfg.threshold, "recipe": recipe,
+            "corpus_sha256": _corpus_digest(cfg.corpus), "train_windows": len(train),
+            "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 5),
+            "train_seconds": round(time.time() - t0, 1), "pad": PAD, "unk": UNK}
+    (out / "tagger.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    tagger = NameTagger(out)
+    held = _span_scores([y for _, y in val], tagger.find_many([t for t, _ in val]))
+    meta["held_out"] = held
+    (out / "tagger.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    console.print(f"deid-train: {cfg.steps} steps in {meta['train_seconds']:.0f} s, loss {meta['final_loss']}, "
+                  f"held-out windows name precision {held['precision']} recall {held['recall']} -> {out}")
+    return meta
+
+
+def _corpus_digest(paths: list[str]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        q = Path(p)
+        for f in sorted(q.rglob("*")) if q.is_dir() else [q]:
+            if f.is_file():
+                h.update(f.name.encode())
+                h.update(str(f.stat().st_size).encode())
+    return h.hexdigest()
