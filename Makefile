@@ -10,7 +10,7 @@ TORCH_CPU ?= torch==2.13.0
 WHEELHOUSE ?= $(HOME)/.cache/medgo/wheels
 LLAMACPP ?= llama-cpp-python>=0.3
 
-.PHONY: install install-dev llamacpp browser demo test test-all lint clean
+.PHONY: install install-dev llamacpp browser deid-tagger demo test test-all lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ llamacpp: $(BIN)/python
 	@ls $(WHEELHOUSE)/llama_cpp_python-*.whl >/dev/null 2>&1 || { echo "building llama-cpp-python once (~7 min)"; \
 	  CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip wheel -q --no-deps -w $(WHEELHOUSE) "$(LLAMACPP)"; }
 	$(BIN)/pip install -q "$$(ls $(WHEELHOUSE)/llama_cpp_python-*.whl | tail -1)[server]"
+
+# The learned de-identification name tagger, trained once (~11 min on 2 cores) on the shared corpora's record
+# text into a cache outside the checkout: that text is research-only, so the weights are never committed.
+MEDGO_DATA ?= ../shared/data
+DEID_TAGGER ?= $(HOME)/.cache/medgo/deid-tagger/shared
+deid-tagger: install-dev
+	@test -f $(DEID_TAGGER)/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) --out $(DEID_TAGGER)
 
 demo: install
 	$(BIN)/medgo run configs/demo.yaml

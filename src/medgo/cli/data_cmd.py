@@ -112,7 +112,7 @@ def deid_train(
     corpus: list[Path] = typer.Option(..., "--corpus", help="record text to learn from: TXT / JSON / JSONL files or folders"),
     out: Path = typer.Option(..., "--out", help="tagger folder to write (tagger.pt, vocab.json, tagger.json)"),
     steps: int = typer.Option(3000, "--steps", min=1),
-    segments: int = typer.Option(40000, "--segments", min=10, help="training windows drawn from the corpus"),
+    segments: int = typer.Option(80000, "--segments", min=10, help="training windows drawn from the corpus"),
     seed: int = typer.Option(16, "--seed"),
 ) -> None:
     """Train the learned name detector on your own record text (names planted at role words)."""

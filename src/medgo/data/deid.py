@@ -6,7 +6,8 @@ every name pattern on cues plus a clinical stop-list.
 Every name, ID, phone, record number and e-mail found once is replaced at every occurrence of the same
 string in the document (and, with a `DeidMemory`, in the rest of a conversation); names can be replaced by
 consistent pseudonyms ([患者A], [家属A], [医护B]) instead of [姓名]. Names are found from roles, kin words,
-titles, form labels, lists and signatures (`deid_names`) besides the cue patterns here.
+titles, form labels, lists and signatures (`deid_names`) besides the cue patterns here, and, with
+`DeidConfig.tagger`, by a learned character-level tagger (`deid_tagger`) trained on the user's own records.
 
 `deidentify(text)` is the entry point other rooms (serving logs) import."""
 
@@ -344,15 +345,21 @@ def _consistent_strings(text: str, spans: list[Span]) -> dict[str, tuple[str, st
 
 
 def _with_tagger(text: str, spans: list[Span], cfg: DeidConfig) -> list[Span]:
-    """The learned tagger's names where the rules found nothing (the rules' spans and types win)."""
+    """The learned tagger's names where the rules found nothing; where the rules read a name shorter than the
+    tagger's ("杨桂" of 杨桂花), the tagger's reading with the rules' role. Other rule spans win."""
     from medgo.data.deid_tagger import load_tagger
 
-    taken = bytearray(len(text))
-    for sp in spans:
-        taken[sp.start : sp.end] = b"\x01" * (sp.end - sp.start)
     found = load_tagger(cfg.tagger, cfg.tagger_threshold).find(text)  # type: ignore[arg-type]
-    extra = [Span(a, b, "NAME") for a, b, _ in found if not any(taken[a:b])]
-    return sorted(spans + extra, key=lambda x: x.start) if extra else spans
+    if not found:
+        return spans
+    out = list(spans)
+    for a, b, _ in found:
+        hit = [sp for sp in out if sp.start < b and a < sp.end]
+        if not hit:
+            out.append(Span(a, b, "NAME"))
+        elif all(sp.type == "NAME" and a <= sp.start and sp.end <= b for sp in hit):
+            out = [sp for sp in out if sp not in hit] + [Span(a, b, "NAME", next((s.role for s in hit if s.role), ""))]
+    return sorted(out, key=lambda x: x.start)
 
 
 def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[str, str]] | None = None) -> list[Span]:

@@ -34,7 +34,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_RARE,
     SURNAMES_TOP,
 )
-from medgo.data.deid_tagger import PAD, UNK, build_model
+from medgo.data.deid_tagger import FEATURES, PAD, UNK, build_model, char_features
 from medgo.errors import ConfigError
 from medgo.log import console
 
@@ -149,8 +149,8 @@ class NameSampler:
         return self.r.choices(self.top, self.weights)[0]
 
     def __call__(self) -> str:
-        given = "".join(self.r.choice(self.any if self.r.random() < 0.25 else self.given)
-                        for _ in range(1 if self.r.random() < 0.3 else 2))
+        given = "".join(self.r.choice(self.any if self.r.random() < 0.15 else self.given)
+                        for _ in range(1 if self.r.random() < 0.2 else 2))
         return self.surname() + given
 
 
@@ -220,7 +220,7 @@ def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
     no_tagger = None
     out: list[tuple[str, list[int]]] = []
     for k, w in enumerate(windows):
-        if r.random() < 0.25:  # names right after a line break: a short real line as a heading above
+        if r.random() < 0.35:  # names right after a line break: a short real line as a heading above
             head = windows[(k * 7919) % len(windows)][: r.randint(2, 12)].strip()
             w = (head + r.choice(["\n", "\n", "：\n", " "]) + w)[: cfg.max_len]
         text, spans = plant_names(w, sample, r) if r.random() < cfg.plant else (w, [])
@@ -290,7 +290,7 @@ def train_tagger(cfg: TaggerTrainConfig) -> dict[str, Any]:
     index = {c: i + 2 for i, c in enumerate(chars)}
     console.print(f"deid-train: {len(train)} training windows, {len(val)} held out, {len(chars)} characters "
                   f"({time.time() - t0:.0f} s to build)")
-    model = build_model(len(chars) + 2, cfg.dim, cfg.blocks)
+    model = build_model(len(chars) + 2, cfg.dim, cfg.blocks, FEATURES)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))))
@@ -311,12 +311,14 @@ def train_tagger(cfg: TaggerTrainConfig) -> dict[str, Any]:
             width = max(len(t) for t, _ in batch)
             ids = torch.zeros((len(batch), width), dtype=torch.long)
             ys = torch.full((len(batch), width), -100, dtype=torch.long)
+            feats = torch.zeros((len(batch), width, FEATURES))
             for k, (t, y) in enumerate(batch):
+                feats[k, : len(t)] = torch.tensor(char_features(t))
                 # given-name characters unseen in training read as UNK at use: drop some to UNK now
                 ids[k, : len(t)] = torch.tensor(
                     [UNK if r.random() < (0.1 if y[i] == 2 else 0.03) else index.get(c, UNK) for i, c in enumerate(t)])
                 ys[k, : len(t)] = torch.tensor(y)
-            logits = model(ids)
+            logits = model(ids, feats)
             loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1),
                                                      ignore_index=-100)
             opt.zero_grad()
@@ -333,7 +335,7 @@ def train_tagger(cfg: TaggerTrainConfig) -> dict[str, Any]:
     torch.save(model.state_dict(), out / "tagger.pt")
     (out / "vocab.json").write_text(json.dumps(chars, ensure_ascii=False), encoding="utf-8")
     recipe = {k: v for k, v in asdict(cfg).items() if k not in ("out", "threads")}
-    meta = {"dim": cfg.dim, "blocks": list(cfg.blocks), "threshold": cfg.threshold, "recipe": recipe,
+    meta = {"dim": cfg.dim, "blocks": list(cfg.blocks), "features": FEATURES, "threshold": cfg.threshold, "recipe": recipe,
             "corpus_sha256": _corpus_digest(cfg.corpus), "train_windows": len(train),
             "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 5),
             "train_seconds": round(time.time() - t0, 1), "pad": PAD, "unk": UNK}

@@ -119,8 +119,32 @@ def deid_file(
     stem = out.name.removesuffix(".jsonl")
     stats = StepStats("deid")
     fields = fields or ["text"]
+    tagger = None
+    if cfg.tagger:
+        from medgo.data.deid_tagger import load_tagger
+
+        tagger = load_tagger(cfg.tagger, cfg.tagger_threshold)
+
+    def batched(recs: Any) -> Any:
+        """Records in groups of 64, their texts tagged in one batch first when a learned tagger is on."""
+        buf: list[Any] = []
+        for rec in recs:
+            buf.append(rec)
+            if len(buf) == 64:
+                yield from _prefetched(buf)
+                buf = []
+        yield from _prefetched(buf)
+
+    def _prefetched(buf: list[Any]) -> list[Any]:
+        if tagger is not None and buf:
+            texts = [r.row[f] for r in buf for f in fields if isinstance(r.row.get(f), str)]
+            texts += [m["content"] for r in buf if isinstance(r.row.get("messages"), list) for m in r.row["messages"]
+                      if isinstance(m, dict) and isinstance(m.get("content"), str)]
+            tagger.prefetch(texts)
+        return buf
+
     with JsonlWriter(out, stats) as w, RejectWriter(out.with_name(f"{stem}.rejects.jsonl"), stats) as rej:
-        for rec in _records(inputs, rej, stats, "deid", text_field=fields[0]):
+        for rec in batched(_records(inputs, rej, stats, "deid", text_field=fields[0])):
             row, key = dict(rec.row), str(rec.row.get("id", f"{rec.file}:{rec.line}"))
             touched = False
             for f in fields:
