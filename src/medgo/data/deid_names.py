@@ -507,6 +507,41 @@ def _paren_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+_EXTRA_KIN = ("家属", "委托人", "授权委托人", "代理人", "监护人", "联系人", "紧急联系人", "陪护", "陪同人")
+_ROLE_BEFORE_PAREN = re.compile(
+    "(?:(" + _alt(CLINICIAN_ROLES) + ")|(" + _alt(PATIENT_CUES) + ")|(" + _alt(KIN_WORDS + _EXTRA_KIN) + "))[（(]([" + _H
+    + r"]{2,5})[）)]"
+)
+
+
+def _role_paren_names(text: str) -> list[tuple[int, int, str]]:
+    """A name in parentheses right after its role word: "谈话医师（吴春生）", "患者（高素英）", "委托人（贺鹏）"."""
+    out = []
+    for m in _ROLE_BEFORE_PAREN.finditer(text):
+        cand = m.group(4)
+        sl = surname_len(cand, 0, True)
+        if not sl or not 1 <= len(cand) - sl <= 2 or not _given_ok(cand[sl:]) or not_a_name(cand):
+            continue
+        role = CLINICIAN if m.group(1) else PATIENT if m.group(2) else RELATIVE
+        out.append((m.start(4), m.end(4), role))
+    return out
+
+
+_SPEAKER = re.compile(r"^[ \t\u3000]*([" + _H + r"]{2,4})[ \t\u3000]*[:：]", re.M)
+
+
+def _speaker_names(text: str) -> list[tuple[int, int, str]]:
+    """Speakers of a written conversation (chat logs, call transcripts): lines that open "X：", where at least two
+    such labels read as names ("查磊：您好…" / "陈海波：好的"). A single "X：" line stays a form label."""
+    found = []
+    for m in _SPEAKER.finditer(text):
+        cand = m.group(1)
+        sl = surname_len(cand, 0, True)
+        if sl and 1 <= len(cand) - sl <= 2 and _given_ok(cand[sl:]) and not not_a_name(cand):
+            found.append((m.start(1), m.end(1), ""))
+    return found if len(found) >= 2 else []
+
+
 def _header_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _SEX_AGE.finditer(text):
@@ -555,7 +590,8 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 
 
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
-    return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _header_names(text) + _signature_names(text)
+    return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _role_paren_names(text) + _speaker_names(text)
+            + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
             + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text)
             + _free_names(text))
