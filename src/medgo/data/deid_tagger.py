@@ -90,12 +90,14 @@ for _w in sorted(NOT_NAMES_CLINICAL):
 _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某")
 
 
-def plausible(text: str, a: int, b: int) -> bool:
+def plausible(text: str, a: int, b: int, score: float = 0.0) -> bool:
     """A tagged span may be a name: it starts with a surname and is not a clinical or common word, nor the
     start of a clinical term standing there ("贾第" of 贾第鞭毛虫), nor the end of a word that starts before
     it ("中段癌" is not 段癌, "如何才能" not 何才能)."""
     cand = text[a:b]
-    if not (2 <= b - a <= 5 and _surname_start(cand)) or not_a_name(cand):
+    if not (2 <= b - a <= 5 and _surname_start(cand)):
+        return False
+    if cand in NOT_NAMES_CLINICAL or (not_a_name(cand) and score < 0.9):  # a very sure tagger may read 江海 as a name
         return False
     given = cand[2:] if cand[:2] in _SURNAMES_2 else cand[1:]
     if not given or given[0] in _GIVEN_NEVER:
@@ -191,7 +193,7 @@ class NameTagger:
                     n = 3 if len(text) >= i + 3 else 0
                 if n > 1:
                     j, score = i + n, p[i][0]
-            if score >= self.threshold and plausible(text, i, j):
+            if score >= self.threshold and plausible(text, i, j, score):
                 spans.append((i, j, round(score, 4)))
             i = j
         return spans

@@ -130,7 +130,7 @@ class NameSampler:
     """Chinese names: frequent surnames weighted by rank, some rare and compound ones; one or two given-name
     characters, mostly frequent given-name characters, sometimes any character seen in the corpus."""
 
-    def __init__(self, r: random.Random, corpus_chars: list[str]) -> None:
+    def __init__(self, r: random.Random, corpus_chars: list[str], corpus_words: list[str] | None = None) -> None:
         self.r = r
         self.top = sorted(SURNAMES_TOP)
         self.weights = [1.0 / (10 + i) for i in range(len(self.top))]
@@ -139,6 +139,7 @@ class NameSampler:
         self.compound = sorted(SURNAMES_2_DISTINCT | SURNAMES_2_RARE | SURNAMES_2)
         self.given = sorted(COMMON_GIVEN)
         self.any = corpus_chars or self.given
+        self.words = corpus_words or []  # ordinary two-character words as given names (江海, 田野, 天明)
 
     def surname(self) -> str:
         x = self.r.random()
@@ -149,6 +150,8 @@ class NameSampler:
         return self.r.choices(self.top, self.weights)[0]
 
     def __call__(self) -> str:
+        if self.words and self.r.random() < 0.1:
+            return self.surname() + self.r.choice(self.words)
         given = "".join(self.r.choice(self.any if self.r.random() < 0.15 else self.given)
                         for _ in range(1 if self.r.random() < 0.2 else 2))
         return self.surname() + given
@@ -216,7 +219,13 @@ def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
     windows += rest[: max(0, cfg.segments - len(windows))]
     r.shuffle(windows)
     counts = Counter(c for w in windows[:5000] for c in w if _HAN.match(c))
-    sample = NameSampler(r, [c for c, k in counts.most_common(3000)])
+    bigrams = Counter(w[k : k + 2] for w in windows[:5000] for k in range(len(w) - 1)
+                      if _HAN.match(w[k]) and _HAN.match(w[k + 1]))
+    # not a word that follows a surname character in the text (血压 of 高血压, 细胞 of 白细胞): planting 高血压 as a
+    # name would teach the tagger to take the disease for one
+    after_surname = {w[k + 1 : k + 3] for w in windows[:20000] for k in range(len(w) - 2) if w[k] in SURNAMES_1}
+    bigrams = Counter({b: k for b, k in bigrams.items() if b not in after_surname})
+    sample = NameSampler(r, [c for c, k in counts.most_common(3000)], [b for b, k in bigrams.most_common(3000)])
     no_tagger = None
     out: list[tuple[str, list[int]]] = []
     for k, w in enumerate(windows):
