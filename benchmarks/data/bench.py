@@ -205,6 +205,7 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
     blind4 = load_notes(DEID_SETS / "blind4_notes.jsonl")
     blind5 = load_notes(DEID_SETS / "blind5_notes.jsonl")
     blind6 = load_notes(DEID_SETS / "blind6_notes.jsonl")
+    blind7 = load_notes(DEID_SETS / "blind7_notes.jsonl")
     even = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 0]
     odd = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 1]
     out = {
@@ -223,6 +224,7 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
         "blind4_40_notes": _strip(score_notes(blind4)),
         "blind5_40_notes": _strip(score_notes(blind5)),
         "blind6_50_notes": _strip(score_notes(blind6)),
+        "blind7_50_notes": _strip(score_notes(blind7)),
         # Each set's leak rates the first time the detector met it, before any rule was changed for it:
         # the honest estimate of how the rules do on notes they were not written against.
         "first_measurements": {
@@ -235,7 +237,9 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
                          ("blind4_40_notes", "blind4_first_measurement.json"),
                          ("blind5_40_notes", "blind5_first_measurement.json"),
                          ("blind6_50_notes", "blind6_first_measurement.json"),
-                         ("blind6_50_notes_with_tagger", "blind6_tagger_first_measurement.json"))
+                         ("blind6_50_notes_with_tagger", "blind6_tagger_first_measurement.json"),
+                         ("blind7_50_notes", "blind7_first_measurement.json"),
+                         ("blind7_50_notes_with_tagger", "blind7_tagger_first_measurement.json"))
             if (DEID_SETS / f).is_file()
         },
         "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin",
@@ -296,7 +300,8 @@ def main() -> None:
             d = res[key]
             print(f"== {key}")
             for k in ("synthetic_1000_notes", "independent_180_notes", "fresh_40_notes", "blind_40_notes",
-                      "blind2_40_notes", "blind3_40_notes", "blind4_40_notes", "blind5_40_notes", "blind6_50_notes"):
+                      "blind2_40_notes", "blind3_40_notes", "blind4_40_notes", "blind5_40_notes", "blind6_50_notes",
+                      "blind7_50_notes"):
                 print(k, {t: v["leak_rate"] for t, v in d[k]["per_type"].items()}, "keep", d[k]["keep_rate"])
             print("ccks kept", d["ccks2017_real_records"]["content_kept_rate"], "real text with a name",
                   d["real_text_names"]["share"], "notes/s", d["throughput_independent_180"]["notes_per_s"],
