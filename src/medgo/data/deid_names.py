@@ -99,6 +99,11 @@ for _c in {w[0] for w in NOT_NAMES | NOT_NAMES_CLINICAL}:
     _BY_FIRST[_c] = (tuple(w for w in NOT_NAMES if w[0] == _c), tuple(w for w in NOT_NAMES_CLINICAL if w[0] == _c))
 
 
+def clinical_term_at(text: str, i: int) -> bool:
+    """A clinical word of the stop-list starts at `i` ("贾第鞭毛虫", "石膏")."""
+    return any(text.startswith(w, i) for w in _BY_FIRST.get(text[i : i + 1], ((), ()))[1])
+
+
 def starts_or_prefixes_common_word(cand: str) -> bool:
     """`cand` starts with a NOT_NAMES word or is the start of one."""
     return any(cand.startswith(w) or w.startswith(cand) for w in _BY_FIRST.get(cand[:1], ((), ()))[0])

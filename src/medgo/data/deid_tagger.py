@@ -23,7 +23,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_RARE,
     SURNAMES_TOP,
 )
-from medgo.data.deid_names import dictionary_word, not_a_name, read_name
+from medgo.data.deid_names import clinical_term_at, dictionary_word, not_a_name, read_name, surname_len
 
 TAGS = ("O", "B", "I")
 PAD, UNK = 0, 1
@@ -66,10 +66,6 @@ _SURNAMES_1 = frozenset(SURNAMES_1) | frozenset(SURNAMES_RARE)
 _SURNAMES_2 = frozenset(SURNAMES_2) | frozenset(SURNAMES_2_RARE)
 
 
-def _surname_start(cand: str) -> bool:
-    return cand[:2] in _SURNAMES_2 or cand[:1] in _SURNAMES_1
-
-
 _TOP = frozenset(SURNAMES_TOP)
 FEATURES = 4
 
@@ -81,11 +77,6 @@ def char_features(text: str) -> list[tuple[float, float, float, float]]:
             for i, c in enumerate(text)]
 
 
-_TERMS_BY_FIRST: dict[str, tuple[str, ...]] = {}
-for _w in sorted(NOT_NAMES_CLINICAL):
-    _TERMS_BY_FIRST[_w[0]] = (*_TERMS_BY_FIRST.get(_w[0], ()), _w)
-
-
 # Function characters that do not open a given name ("患者曾于…" is not 曾于, "由于某种" not 于某).
 _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某")
 
@@ -95,16 +86,17 @@ def plausible(text: str, a: int, b: int, score: float = 0.0) -> bool:
     start of a clinical term standing there ("贾第" of 贾第鞭毛虫), nor the end of a word that starts before
     it ("中段癌" is not 段癌, "如何才能" not 何才能)."""
     cand = text[a:b]
-    if not (2 <= b - a <= 5 and _surname_start(cand)):
+    sl = surname_len(cand, 0, rare=True)
+    if not (2 <= b - a <= 5 and sl):
         return False
     if cand in NOT_NAMES_CLINICAL or (not_a_name(cand) and score < 0.9):  # a very sure tagger may read 江海 as a name
         return False
-    given = cand[2:] if cand[:2] in _SURNAMES_2 else cand[1:]
+    given = cand[sl:]
     if not given or given[0] in _GIVEN_NEVER:
         return False
     if a > 0 and dictionary_word(text[a - 1 : a + 1]):
         return False
-    return not any(text.startswith(w, a) for w in _TERMS_BY_FIRST.get(cand[0], ()))
+    return not clinical_term_at(text, a)
 
 
 class NameTagger:

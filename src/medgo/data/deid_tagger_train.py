@@ -226,7 +226,6 @@ def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
     after_surname = {w[k + 1 : k + 3] for w in windows[:20000] for k in range(len(w) - 2) if w[k] in SURNAMES_1}
     bigrams = Counter({b: k for b, k in bigrams.items() if b not in after_surname})
     sample = NameSampler(r, [c for c, k in counts.most_common(3000)], [b for b, k in bigrams.most_common(3000)])
-    no_tagger = None
     out: list[tuple[str, list[int]]] = []
     for k, w in enumerate(windows):
         if r.random() < 0.35:  # names right after a line break: a short real line as a heading above
@@ -234,7 +233,7 @@ def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
             w = (head + r.choice(["\n", "\n", "：\n", " "]) + w)[: cfg.max_len]
         text, spans = plant_names(w, sample, r) if r.random() < cfg.plant else (w, [])
         planted = {k for a, b in spans for k in range(a, b)}
-        silver = [(sp.start, sp.end) for sp in find_phi(text, no_tagger) if sp.type == "NAME"
+        silver = [(sp.start, sp.end) for sp in find_phi(text) if sp.type == "NAME"
                   and not planted.intersection(range(sp.start, sp.end))]
         out.append((text, _labels(len(text), spans + silver)))
     for note in generate_notes(cfg.synth_notes, seed=cfg.seed + 1):
