@@ -117,6 +117,9 @@ def stats(xs: list[float]) -> dict:
 
 
 DEID_SETS = Path(__file__).resolve().parent / "deid_independent"
+# the helper-written check sets, each frozen before its first measurement (README: "The check sets")
+BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}") for k in range(2, 6)),
+              *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 9))]
 
 
 def _strip(r: dict) -> dict:
@@ -199,13 +202,6 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
     synth_notes = from_synth(generate_notes(1000, seed=2024))
     indep = load_notes(DEID_SETS / "notes.jsonl")
     fresh = load_notes(DEID_SETS / "fresh_notes.jsonl")
-    blind = load_notes(DEID_SETS / "blind_notes.jsonl")
-    blind2 = load_notes(DEID_SETS / "blind2_notes.jsonl")
-    blind3 = load_notes(DEID_SETS / "blind3_notes.jsonl")
-    blind4 = load_notes(DEID_SETS / "blind4_notes.jsonl")
-    blind5 = load_notes(DEID_SETS / "blind5_notes.jsonl")
-    blind6 = load_notes(DEID_SETS / "blind6_notes.jsonl")
-    blind7 = load_notes(DEID_SETS / "blind7_notes.jsonl")
     even = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 0]
     odd = [x for x in indep if int(x["id"].split("-")[1]) % 2 == 1]
     out = {
@@ -218,13 +214,7 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
         "independent_even_templates_90": _strip(score_notes(even)),
         "independent_odd_templates_90": _strip(score_notes(odd)),
         "fresh_40_notes": _strip(score_notes(fresh)),
-        "blind_40_notes": _strip(score_notes(blind)),
-        "blind2_40_notes": _strip(score_notes(blind2)),
-        "blind3_40_notes": _strip(score_notes(blind3)),
-        "blind4_40_notes": _strip(score_notes(blind4)),
-        "blind5_40_notes": _strip(score_notes(blind5)),
-        "blind6_50_notes": _strip(score_notes(blind6)),
-        "blind7_50_notes": _strip(score_notes(blind7)),
+        **{key: _strip(score_notes(load_notes(DEID_SETS / f"{name}_notes.jsonl"))) for key, name in BLIND_SETS},
         # Each set's leak rates the first time the detector met it, before any rule was changed for it:
         # the honest estimate of how the rules do on notes they were not written against.
         "first_measurements": {
@@ -239,7 +229,9 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
                          ("blind6_50_notes", "blind6_first_measurement.json"),
                          ("blind6_50_notes_with_tagger", "blind6_tagger_first_measurement.json"),
                          ("blind7_50_notes", "blind7_first_measurement.json"),
-                         ("blind7_50_notes_with_tagger", "blind7_tagger_first_measurement.json"))
+                         ("blind7_50_notes_with_tagger", "blind7_tagger_first_measurement.json"),
+                         ("blind8_50_notes", "blind8_first_measurement.json"),
+                         ("blind8_50_notes_with_tagger", "blind8_tagger_first_measurement.json"))
             if (DEID_SETS / f).is_file()
         },
         "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin",
@@ -299,9 +291,7 @@ def main() -> None:
             Path(a.out).write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             d = res[key]
             print(f"== {key}")
-            for k in ("synthetic_1000_notes", "independent_180_notes", "fresh_40_notes", "blind_40_notes",
-                      "blind2_40_notes", "blind3_40_notes", "blind4_40_notes", "blind5_40_notes", "blind6_50_notes",
-                      "blind7_50_notes"):
+            for k in ("synthetic_1000_notes", "independent_180_notes", "fresh_40_notes", *(k for k, _ in BLIND_SETS)):
                 print(k, {t: v["leak_rate"] for t, v in d[k]["per_type"].items()}, "keep", d[k]["keep_rate"])
             print("ccks kept", d["ccks2017_real_records"]["content_kept_rate"], "real text with a name",
                   d["real_text_names"]["share"], "notes/s", d["throughput_independent_180"]["notes_per_s"],

@@ -45,11 +45,54 @@ def test_planted_names_are_labelled_where_they_stand() -> None:
             assert 2 <= len(name) <= 4 and name not in s
         # outside the names (and brackets put round a kin word) the sentence is the original, at most missing
         # the role words a name replaced
-        rest = "".join(c for k, c in enumerate(out) if not any(a <= k < b for a, b in spans))
+        # (and the separator put between two names planted side by side)
+        pairs = {b for (_, b), (a2, _) in zip(spans, spans[1:], strict=False) if a2 == b + 1}
+        rest = "".join(c for k, c in enumerate(out) if not any(a <= k < b for a, b in spans) and k not in pairs)
         rest = rest.replace("（", "").replace("）", "").replace("(", "").replace(")", "")
         it = iter(s)
         assert all(c in it for c in rest), (s, out)
     assert planted_any
+
+
+def test_pronouns_become_names_but_not_inside_words() -> None:
+    r = random.Random(3)
+    sample = NameSampler(r, [])
+    text = "他说昨晚头痛，给她开了阿托伐他汀和他克莫司，其他无特殊，她们都同意，吉他不弹了。"
+    replaced = 0
+    for _ in range(40):
+        out, spans = plant_names(text, sample, r)
+        for w in ("阿托伐他汀", "他克莫司", "其他", "她们", "吉他"):
+            assert w in out, out
+        replaced += out.count("他") + out.count("她") < text.count("他") + text.count("她")
+        assert all(out[a] != "他" and out[a] != "她" for a, _ in spans)
+    assert replaced >= 30  # he / she become a name in most documents
+
+
+def test_given_name_pool_reaches_beyond_the_common_characters() -> None:
+    from medgo.data.deid_lexicon import COMMON_GIVEN
+
+    r = random.Random(5)
+    sample = NameSampler(r, [])
+    given = "".join(n[1:] for n in (sample() for _ in range(2000)))
+    assert sum(c not in COMMON_GIVEN for c in given) > 0.15 * len(given)
+
+
+def test_left_boundary_reads_the_word_before() -> None:
+    from medgo.data.deid_tagger import plausible
+
+    assert plausible("早上周美华说想喝粥", 2, 5)  # 早上 + 周美华, not 上周
+    assert not plausible("如何才能好转", 1, 4)  # 如何 + 才能: no name 何才能
+
+
+def test_unsure_readings_of_one_string_add_up(tiny_deid_tagger: Path) -> None:
+    from medgo.data.deid_tagger import load_tagger
+
+    t = load_tagger(tiny_deid_tagger)
+    text = "黄卫红说头痛。黄卫红问能否出院。黄卫红签字。王大夫查房。"
+    several = [(0, 3, 0.3), (7, 10, 0.35), (16, 19, 0.3), (23, 25, 0.4)]
+    assert t._document_evidence(text, several) == several[:3]  # 1 - 0.7 * 0.65 * 0.7 = 0.68; 王大 alone: no
+    assert t._document_evidence(text, [(0, 3, 0.3)]) == []
+    assert t._document_evidence(text, [(0, 3, 0.8)]) == [(0, 3, 0.8)]
 
 
 def test_tagger_finds_names_with_no_cue_that_the_rules_miss(tiny_deid_tagger: Path) -> None:

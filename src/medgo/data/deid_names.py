@@ -547,6 +547,101 @@ def _speaker_names(text: str) -> list[tuple[int, int, str]]:
     return found if len(found) >= 2 else []
 
 
+def _clear_of_words(text: str, a: int, b: int) -> bool:
+    """text[a:b] stands clear of the words around it: it neither ends a word that starts before it ("早上" of
+    早上周美华 is fine, "上周" is not read) nor starts one that runs past it ("关节" of 左膝关节, "主任" of 许晴主任)."""
+    if a > 0 and dictionary_word(text[a - 1 : a + 1]) and not (a > 1 and dictionary_word(text[a - 2 : a])):
+        return False
+    return not (b < len(text) and dictionary_word(text[b - 1 : b + 1]))
+
+
+# for repeated readings: characters of things (乌鸡白凤丸, 桂圆干, 康胶囊) and question particles (石榴吗), not names;
+# and what ends a place name (张百湾镇, 于承德市)
+_THING = set("痫癫胶囊丸膏汤散粉霜干菌毒疹疮斑氏宫枕肽嗪唑胺酮酯醇霉烷烯酚醛酸碱铵脲苷啶嘌噻吩喹啉吡咯菲斯曲替"
+             "吗呢吧么啊呀就能会")
+_PLACE_END = set("村镇乡县市区省州岛湾庄屯港路街")
+# characters of transliterated drug names (阿莫西林, 孟鲁司特, 佐米曲普坦, 莫沙必利) that Chinese given names do not use
+_TRANSLIT = set("必坦罗司特沙西米尔斯克拉诺伐汀唑卡洛芬泮嗪吡咯替塞帕菲妥昔抗普奈索亚格兹达") - COMMON_GIVEN
+
+
+def word_cuts(text: str) -> dict[int, tuple[int, str]]:
+    """jieba's dictionary segmentation of `text` (no guessing of unknown words, so a name falls apart into
+    characters): start -> (end, word) of each word of two or more characters."""
+    import jieba
+
+    return {a: (b, w) for w, a, b in jieba.tokenize(text, HMM=False) if b - a > 1}
+
+
+def crosses_words(cuts: dict[int, tuple[int, str]], a: int, b: int) -> bool:
+    """A word of the segmentation runs across either end of text[a:b] (输尿|管走形, 子|宫收缩, 查明病|因), or the
+    surname with the first given character is itself a common word (寿命能, 严格按)."""
+    for s, (e, w) in cuts.items():
+        # a word made of a name's edge and a particle next to it does not count (经|查磊, 何建|明说, 沈国|安会)
+        if s < a < e and not (s == a - 1 and e == a + 1 and w[0] in _BEFORE_NAME):
+            return True
+        if s < b < e and not (s == b - 1 and e == b + 1 and w[1] in _AFTER_NAME):
+            return True
+    first = cuts.get(a)
+    return bool(first and first[0] == a + 2 and b > a + 2 and dictionary_word(first[1])
+                and first[1][1] not in COMMON_GIVEN and surname_len(first[1], 0) < 2)
+
+
+# particles that jieba joins to a name's first or last character: 经查 (经查磊), 明说 (何建明说), 安会 (沈国安会)
+_BEFORE_NAME = set("经由被把给向对跟和与同请让叫找等及")
+_AFTER_NAME = set("说的和与在是也都就还已被把给向对跟同及等会要")
+
+
+
+def _between_words(text: str, cuts: dict[int, tuple[int, str]], a: int, b: int) -> bool:
+    if crosses_words(cuts, a, b):
+        return False
+    given = cuts.get(b - 2)
+    # a given name that is one word is a name word (建国 ns, 和平 nz, 国庆 t, 红旗 nr), not a thing (子宫, 食管, 代谢)
+    if given and given[0] == b and b - a == 3 and not _dictionary_tags().get(given[1], "").startswith(("nr", "ns", "nz", "t")):
+        return False
+    return not text[b : b + 1].isdigit()  # "安素泰240mg": a drug before its dose
+
+
+def _repeated_names(text: str) -> list[tuple[int, int, str]]:
+    """A surname with two given characters (or a compound surname with one or two) that recurs in the note and
+    stands clear of the words around it at two or more places is a person ("黄卫红和邻居把黄宗耀送来…黄卫红同意"):
+    clinical words recur too, but the dictionary, the clinical lists and the word-boundary test take them out.
+    Two-character readings are left to the cues: 高原, 江海 recur as words as often as names."""
+    places: dict[str, list[int]] = {}
+    for i in range(len(text) - 2):
+        if i and text[i - 1 : i + 1] in SURNAMES_2:
+            continue  # the second character of a compound surname
+        sl = surname_len(text, i, True)
+        for g in ((1, 2) if sl == 2 else (2,) if sl == 1 else ()):
+            cand = text[i : i + sl + g]
+            given = cand[sl:]
+            after = text[i + sl + g : i + sl + g + 1]
+            if (len(given) != g or not all(_is_han(c) for c in given) or not _given_ok(given) or given[-1] in _TRAIL_BAD
+                    or any(c in _THING or c in _TRANSLIT for c in given)
+                    or (after and (after in _PLACE_END or after in _THING))):
+                continue
+            if sl == 1 and (cand[0] in _FUNCTION_SURNAMES or cand[0] in "查左右") and not all(c in COMMON_GIVEN for c in given):
+                continue  # "和黄宗耀", "左膝关": a preposition or a side, not a surname
+            if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i) or clinical_term_at(text, i):
+                continue
+            if _clear_of_words(text, i, i + sl + g):
+                places.setdefault(cand, []).append(i)
+    places = {c: at for c, at in places.items() if len(at) >= 2}
+    if places:
+        cuts = word_cuts(text)
+        places = {c: kept for c, at in places.items()
+                  if len(kept := [i for i in at if _between_words(text, cuts, i, i + len(c))]) >= 2}
+    out: list[tuple[int, int, str]] = []
+    taken: set[int] = set()
+    for cand, at in sorted(places.items(), key=lambda kv: (kv[1][0], -len(kv[0]))):
+        if len(at) < 2 or any(k in taken for i in at for k in range(i, i + len(cand))):
+            continue  # once; and not 文斌说 inside 史文斌说, nor 阳振宇 inside 欧阳振宇
+        for i in at:
+            out.append((i, i + len(cand), ""))
+            taken.update(range(i, i + len(cand)))
+    return out
+
+
 def _header_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _SEX_AGE.finditer(text):
@@ -599,7 +694,7 @@ def find_role_names(text: str) -> list[tuple[int, int, str]]:
             + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
             + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text)
-            + _free_names(text))
+            + _free_names(text) + _repeated_names(text))
 
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

@@ -10,6 +10,7 @@ training recipe)."""
 from __future__ import annotations
 
 import json
+import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ from medgo.data.deid_lexicon import (
     SURNAMES_RARE,
     SURNAMES_TOP,
 )
-from medgo.data.deid_names import clinical_term_at, dictionary_word, not_a_name, read_name, surname_len
+from medgo.data.deid_names import (
+    clinical_term_at,
+    crosses_words,
+    dictionary_word,
+    not_a_name,
+    read_name,
+    surname_len,
+    word_cuts,
+)
 
 TAGS = ("O", "B", "I")
 PAD, UNK = 0, 1
@@ -68,6 +77,7 @@ _SURNAMES_2 = frozenset(SURNAMES_2) | frozenset(SURNAMES_2_RARE)
 
 _TOP = frozenset(SURNAMES_TOP)
 FEATURES = 4
+EVIDENCE_FLOOR = 0.5  # readings below threshold x this never count, not even as one of several
 
 
 def char_features(text: str) -> list[tuple[float, float, float, float]]:
@@ -81,7 +91,7 @@ def char_features(text: str) -> list[tuple[float, float, float, float]]:
 _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某")
 
 
-def plausible(text: str, a: int, b: int, score: float = 0.0) -> bool:
+def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tuple[int, str]] | None = None) -> bool:
     """A tagged span may be a name: it starts with a surname and is not a clinical or common word, nor the
     start of a clinical term standing there ("贾第" of 贾第鞭毛虫), nor the end of a word that starts before
     it ("中段癌" is not 段癌, "如何才能" not 何才能)."""
@@ -94,9 +104,15 @@ def plausible(text: str, a: int, b: int, score: float = 0.0) -> bool:
     given = cand[sl:]
     if not given or given[0] in _GIVEN_NEVER:
         return False
-    if a > 0 and dictionary_word(text[a - 1 : a + 1]):
+    # the end of a word that starts before it ("如何才能" is not 何才能), unless the character before belongs to
+    # the word before that ("早上周美华说" is 早上 + 周美华, not 上周)
+    if a > 0 and dictionary_word(text[a - 1 : a + 1]) and not (a > 1 and dictionary_word(text[a - 2 : a])):
         return False
-    return not clinical_term_at(text, a)
+    if clinical_term_at(text, a):
+        return False
+    # three characters or more: not across a word of the dictionary segmentation ("查明病|因", "严格按"); a very
+    # sure reading may. (A two-character name's given character joins the next word too often: 何晶|配好.)
+    return b - a < 3 or score >= 0.9 or not crosses_words(word_cuts(text) if cuts is None else cuts, a, b)
 
 
 class NameTagger:
@@ -170,6 +186,7 @@ class NameTagger:
 
     def _decode(self, text: str, p: list[tuple[float, float]]) -> list[tuple[int, int, float]]:
         spans = []
+        cuts: dict[int, tuple[int, str]] = {}
         i, n = 0, len(text)
         while i < n:
             if p[i][0] < 0.5 * self.threshold:
@@ -185,10 +202,24 @@ class NameTagger:
                     n = 3 if len(text) >= i + 3 else 0
                 if n > 1:
                     j, score = i + n, p[i][0]
-            if score >= self.threshold and plausible(text, i, j, score):
-                spans.append((i, j, round(score, 4)))
+            if score >= self.threshold * EVIDENCE_FLOOR:
+                cuts = cuts or word_cuts(text)
+                if plausible(text, i, j, score, cuts):
+                    spans.append((i, j, round(score, 4)))
+                elif j - i == 3 and surname_len(text, i) == 1 and plausible(text, i, j - 1, score, cuts):
+                    spans.append((i, j - 1, round(score, 4)))  # 何晶|配好: one character too far
             i = j
-        return spans
+        return self._document_evidence(text, spans)
+
+    def _document_evidence(self, text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+        """A string read as a name at several places of one note, none of them sure, is a name when the readings
+        together are (noisy-or: three readings at 0.3 give 0.66); a single unsure reading is not."""
+        by: dict[str, list[float]] = {}
+        for a, b, sc in spans:
+            by.setdefault(text[a:b], []).append(sc)
+        joint = {v: 1 - math.prod(1 - x for x in xs) for v, xs in by.items()}
+        return [(a, b, sc) for a, b, sc in spans if sc >= self.threshold or
+                (len(by[text[a:b]]) >= 2 and joint[text[a:b]] >= self.threshold)]
 
 
 _CACHE: dict[tuple[str, float | None], NameTagger] = {}

@@ -63,6 +63,18 @@ _SENT_END = re.compile(r"(?<=[。！？；!?;\n])")
 _PATIENT = re.compile(r"患者|病人|患儿|病员|伤者|产妇|孕妇|老人")
 _CLINICIAN = re.compile(r"主治医师|住院医师|主治医生|护士长|医生|医师|大夫|主任|护士|教授|药师")
 _KIN = re.compile(r"家属|其母|其父|其子|其女|其妻|其夫|母亲|父亲|丈夫|妻子|儿子|女儿|爱人|老伴|孙子|孙女")
+# He / she: a name stands in a pronoun's place in any clause ("他说…" -> "黄卫红说…", "把她送来" -> "把周美华送来"),
+# which gives the tagger the bare-name contexts role words alone do not (not 其他, 吉他, 他们, 他人, 利他林, 他汀...)
+_PRONOUN = re.compile(r"(?<![其吉利排])[他她](?![们人汀克巴莫扎])")
+# Given-name characters beyond COMMON_GIVEN (卫红, 宗耀, 梓涵, 思琪…), for sampling only: planted names drawn from
+# COMMON_GIVEN alone taught the tagger those characters rather than the places names stand in.
+GIVEN_WIDE = sorted(set(
+    "卫耀梓墨沐芊诺依可若语昕晗奕铭锐熙泓澄宸瀚霖铮钦湘汐沁潇珂玥珺淳桐棠柏杉槿楷岳峻崇嵩巍仕传继守孝礼仲尚显"
+    "晖暄曦昱晋景智敏勋励劲卓立远道义祥福禄寿隆昌荣富珍凤鹤莺鹃莲菊禾苗芹芷芮茵荟萌蕾蕙蔓萧霏霓露岚彤朝援革跃"
+    "拥胜解放延益久恒常宪章夏中西南北东方正直忠和顺吉乐声音韵诗书画琴棋扬彰炳焕烨熠炯煌晔旭昶晏昀晞曙旻杲晟皎"
+    "朔玄苍碧绿青紫赤朱彬子儿姝姣嫣妍婧璇瑛瑾璞璟璨玺珏珑珞钰铃镇鉴鹭鸥鸾麟骐骥彪虎豹熊鹰谐畅朴淳诚孝悌贤哲念"
+    "怀恩泽润沛溢满盈饶裕余"
+) - COMMON_GIVEN)
 
 
 def iter_texts(path: str | Path) -> Iterator[str]:
@@ -138,6 +150,7 @@ class NameSampler:
         self.rare = sorted((SURNAMES_RARE | SURNAMES_1) - SURNAMES_TOP)
         self.compound = sorted(SURNAMES_2_DISTINCT | SURNAMES_2_RARE | SURNAMES_2)
         self.given = sorted(COMMON_GIVEN)
+        self.wide = GIVEN_WIDE
         self.any = corpus_chars or self.given
         self.words = corpus_words or []  # ordinary two-character words as given names (江海, 田野, 天明)
 
@@ -149,11 +162,14 @@ class NameSampler:
             return self.r.choice(self.rare)
         return self.r.choices(self.top, self.weights)[0]
 
+    def _pool(self) -> list[str]:
+        x = self.r.random()
+        return self.any if x < 0.15 else self.wide if x < 0.4 else self.given
+
     def __call__(self) -> str:
         if self.words and self.r.random() < 0.1:
             return self.surname() + self.r.choice(self.words)
-        given = "".join(self.r.choice(self.any if self.r.random() < 0.15 else self.given)
-                        for _ in range(1 if self.r.random() < 0.2 else 2))
+        given = "".join(self.r.choice(self._pool()) for _ in range(1 if self.r.random() < 0.2 else 2))
         return self.surname() + given
 
 
@@ -161,10 +177,13 @@ def plant_names(text: str, sample: NameSampler, r: random.Random) -> tuple[str, 
     """`text` with names planted at role words, and the planted spans."""
     people: dict[str, list[str]] = {"P": [sample()], "D": [sample() for _ in range(3)], "K": [sample() for _ in range(2)]}
     out, spans, pos = "", [], 0
-    pattern = re.compile(f"(?P<P>{_PATIENT.pattern})|(?P<D>{_CLINICIAN.pattern})|(?P<K>{_KIN.pattern})")
+    pattern = re.compile(f"(?P<P>{_PATIENT.pattern})|(?P<D>{_CLINICIAN.pattern})|(?P<K>{_KIN.pattern})"
+                         f"|(?P<H>{_PRONOUN.pattern})")
     for m in pattern.finditer(text):
         kind = m.lastgroup or "P"
         x = r.random()
+        if kind == "H":  # the pronoun's person: mostly the patient
+            kind, x = ("P" if r.random() < 0.6 else "K"), (0.0 if x < 0.75 else 1.0)
         name = people[kind][0] if kind == "P" or r.random() < 0.6 else r.choice(people[kind])
         word = m.group(0)
         out += text[pos : m.start()]
@@ -184,6 +203,11 @@ def plant_names(text: str, sample: NameSampler, r: random.Random) -> tuple[str, 
         a = len(out)
         out += name
         spans.append((a, len(out)))
+        if kind != "P" and r.random() < 0.15:  # people named side by side ("许晴、周立波两位医师", "由王芳和李强")
+            out += r.choice(["、", "、", "和", "与", "，", "及"])
+            a = len(out)
+            out += r.choice([n for ns in people.values() for n in ns if n != name] or [sample()])
+            spans.append((a, len(out)))
         if form == "name+word":
             out += word
         elif form == "name(word)":
