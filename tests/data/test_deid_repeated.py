@@ -58,3 +58,27 @@ def test_crossing_words_of_the_segmentation() -> None:
     assert not crosses_words(word_cuts(text), 3, 5)  # 经查: a particle joined to the surname does not count
     text = "岁高血压的寿命能有多长"
     assert crosses_words(word_cuts(text), 5, 8)  # 寿命: surname + first given character is a common word
+
+
+def test_names_in_a_table_column_headed_by_a_person_field() -> None:
+    text = ("交接班\n| 床号 | 姓名 | 诊断 | 主管医生 |\n| 3 | 卓永红 | 慢性阻塞性肺疾病 | 柏文斌 |\n"
+            "| 7 | 詹诗涵 | 2型糖尿病 | 乔海波、韩梅 |\n次日交班。")
+    out = deidentify(text)
+    for n in ("卓永红", "柏文斌", "詹诗涵", "乔海波", "韩梅"):
+        assert n not in out, out
+    assert "主管医生" in out and "慢性阻塞性肺疾病" in out and "2型糖尿病" in out
+    tabs = "时间\t执行人\t内容\n08:00\t蒲晓\t测血压\n09:00\t石磊\t静脉输液\n"
+    out = deidentify(tabs)
+    assert "蒲晓" not in out and "石磊" not in out and "静脉输液" in out, out
+
+
+def test_a_table_without_a_person_column_is_kept() -> None:
+    text = "| 项目 | 结果 |\n| 白细胞 | 12.1 |\n| 高血压 | 有 |\n| 黄疸 | 无 |"
+    assert deidentify(text) == text
+
+
+def test_given_names_with_day_and_year_characters_after_a_cue() -> None:
+    assert "陈天明" not in deidentify("医师：陈天明　2013.11.10")
+    assert "祝天明" not in deidentify("已告知家属祝天明。")
+    for text in ("家属李前天来过。", "其子张中午来。", "患者3天前发热。"):
+        assert deidentify(text) == text

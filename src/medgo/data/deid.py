@@ -245,7 +245,7 @@ def _find_names(text: str) -> list[Span]:
     out += [Span(m.start(), m.end(), "NAME") for m in _MOU.finditer(text)]
     for m in _TITLED.finditer(text):
         cand = m.group(1)
-        if text[m.start() - 1 : m.start() + 1] in ("主任", "主治", "副主", "责任"):
+        if text[m.start() - 1 : m.start() + 1] in ("主任", "主治", "副主", "责任", "主管"):
             continue  # the "任" of 主任医师 is not a surname here
         if len(cand) == 1 and cand in _TITLE_BLOCK:
             continue  # "向医生", "和护士": a surname character that is a preposition here

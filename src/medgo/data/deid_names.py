@@ -134,12 +134,24 @@ def not_a_name(cand: str) -> bool:
     return any(cand.startswith(w) or w.startswith(cand) for w in common)
 
 
+# _GIVEN_BAD characters that real given names do use (天明, 永年, 建中, 心怡, 前进): allowed beside a frequent
+# given-name character, when the two make no common word (明天, 中午, 心爱); name words (天明 nz) are fine
+_GIVEN_SOFT = set("天年中心前")
+
+
 def plausible_given(given: str) -> bool:
-    return not any(c in _GIVEN_BAD for c in given)
+    bad = [c for c in given if c in _GIVEN_BAD]
+    if not bad:
+        return True
+    if len(given) != 2 or len(bad) != 1 or bad[0] not in _GIVEN_SOFT:
+        return False
+    other = given[1] if bad[0] == given[0] else given[0]
+    tag = _dictionary_tags().get(given)
+    return other in COMMON_GIVEN and (tag is None or tag.startswith(("nr", "ns", "nz")))
 
 
 def _given_ok(given: str) -> bool:
-    return bool(given) and given[0] not in NAME_STOP and not any(c in _GIVEN_BAD for c in given)
+    return bool(given) and given[0] not in NAME_STOP and plausible_given(given)
 
 
 # Verbs and symptoms that start right after a name ("魏东查看", "王芳咳嗽"); for a three-character reading
@@ -642,6 +654,46 @@ def _repeated_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+_TABLE_HEADS = ("姓名", "患者", "病人", "医生", "医师", "护士", "签名", "签字", "执行", "记录", "操作", "家属", "联系人",
+                "主管", "责任", "核对", "报告人", "接收", "审核", "评估", "经治", "主治", "护理", "陪护", "接诊")
+
+
+def _table_names(text: str) -> list[tuple[int, int, str]]:
+    """Names in the cells of a table column headed by a person field ("| 床号 | 姓名 | 主管医生 |" above
+    "| 3 | 韩宝山 | 吴春生 |"), for tables drawn with "|" or tabs; a cell may list several ("许诺、田野")."""
+    out: list[tuple[int, int, str]] = []
+    cols: set[int] = set()
+    sep = ""
+    pos = 0
+    for line in text.split("\n"):
+        start, pos = pos, pos + len(line) + 1
+        s = "|" if line.count("|") >= 2 else "\t" if "\t" in line else ""
+        if not s or (sep and s != sep):
+            cols, sep = set(), ""
+            continue
+        cells, k = [], start
+        for c in line.split(s):
+            cells.append((k, c))
+            k += len(c) + 1
+        if cells and not cells[0][1].strip() and line.lstrip().startswith(s):
+            cells = cells[1:]  # "| a | b |" and "a | b" number their columns alike
+        heads = {i for i, (_, c) in enumerate(cells) if any(h in c for h in _TABLE_HEADS) and len(c.strip()) <= 8}
+        if heads and not any(read_name(c.strip(), 0) for _, c in cells if c.strip()):
+            cols, sep = heads, s
+            continue
+        for i in cols:
+            if i >= len(cells):
+                continue
+            k, c = cells[i]
+            for m in re.finditer(r"[^、/，,；;\s]+", c):
+                cand = m.group(0)
+                sl = surname_len(cand, 0, True)
+                if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]) \
+                        and not not_a_name(cand):
+                    out.append((k + m.start(), k + m.end(), ""))
+    return out
+
+
 def _header_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _SEX_AGE.finditer(text):
@@ -694,7 +746,7 @@ def find_role_names(text: str) -> list[tuple[int, int, str]]:
             + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
             + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text)
-            + _free_names(text) + _repeated_names(text))
+            + _free_names(text) + _repeated_names(text) + _table_names(text))
 
 
 def extend_lists(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
