@@ -140,3 +140,19 @@ def test_cli_deid_with_tagger_and_deid_train_errors(tmp_path: Path, tiny_deid_ta
     assert "王永福" not in row["text"] and "拒绝进食" in row["text"]
     r = CliRunner().invoke(app, ["data", "deid-train", "--corpus", str(tmp_path / "missing"), "--out", str(tmp_path / "t")])
     assert r.exit_code == 2 and "no such file or folder" in r.output
+
+
+def test_decoding_goes_on_past_a_lone_confident_start() -> None:
+    # a confident start with no confident continuation takes the rules' reading of the name's end; the decoder
+    # once reused the text's length variable for it and stopped there, losing every name after it
+    from medgo.data.deid_tagger import NameTagger
+
+    t = object.__new__(NameTagger)
+    t.threshold = 0.5
+    text = "今晨王建国诉头痛，予对症处理，夜间安静入睡。禁食禁饮的要求交由蒋春晖宣教。"
+    p = [(0.0, 0.0)] * len(text)
+    a, b = text.index("王"), text.index("蒋")
+    p[a] = (0.9, 0.0)  # 王 sure, 建国 unsure
+    p[b], p[b + 1], p[b + 2] = (0.8, 0.0), (0.0, 0.9), (0.0, 0.9)
+    found = [text[x:y] for x, y, _ in t._decode(text, p)]
+    assert found == ["王建国", "蒋春晖"], found

@@ -197,11 +197,11 @@ class NameTagger:
                 j += 1
             score = sum(p[i][0] if k == i else p[k][1] for k in range(i, j)) / (j - i)
             if j - i == 1 and p[i][0] >= self.threshold:  # a confident start alone: the rules' reading of its end,
-                n = read_name(text, i, fallback=True)  # else the surname and two given-name characters
-                if n <= 1 and all("\u4e00" <= c <= "\u9fff" and c not in _GIVEN_NEVER for c in text[i + 1 : i + 3]):
-                    n = 3 if len(text) >= i + 3 else 0
-                if n > 1:
-                    j, score = i + n, p[i][0]
+                ln = read_name(text, i, fallback=True)  # else the surname and two given-name characters
+                if ln <= 1 and all("\u4e00" <= c <= "\u9fff" and c not in _GIVEN_NEVER for c in text[i + 1 : i + 3]):
+                    ln = 3 if len(text) >= i + 3 else 0
+                if ln > 1:
+                    j, score = i + ln, p[i][0]
             if score >= self.threshold * EVIDENCE_FLOOR:
                 cuts = cuts or word_cuts(text)
                 if plausible(text, i, j, score, cuts):
