@@ -35,7 +35,7 @@ llamacpp: $(BIN)/python
 MEDGO_DATA ?= ../shared/data
 DEID_TAGGER ?= $(HOME)/.cache/medgo/deid-tagger/shared
 deid-tagger: install-dev
-	@test -f $(DEID_TAGGER)/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) --out $(DEID_TAGGER)
+	@test -f $(DEID_TAGGER)/member1/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) --out $(DEID_TAGGER)
 
 demo: install
 	$(BIN)/medgo run configs/demo.yaml

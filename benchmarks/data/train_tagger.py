@@ -35,9 +35,10 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path.home() / ".cache/medgo/deid-tagger/shared"))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=16)
+    ap.add_argument("--members", type=int, default=2, help="networks averaged (README: the tagger's members)")
     a = ap.parse_args()
     corpus = [str(Path(a.data) / c) for c in CORPUS]
-    meta = train_tagger(TaggerTrainConfig(corpus=corpus, out=a.out, steps=a.steps, seed=a.seed))
+    meta = train_tagger(TaggerTrainConfig(corpus=corpus, out=a.out, steps=a.steps, seed=a.seed, members=a.members))
     print(json.dumps({k: meta[k] for k in ("train_windows", "final_loss", "train_seconds", "held_out")}))
 
 

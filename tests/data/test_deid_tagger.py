@@ -156,3 +156,41 @@ def test_decoding_goes_on_past_a_lone_confident_start() -> None:
     p[b], p[b + 1], p[b + 2] = (0.8, 0.0), (0.0, 0.9), (0.0, 0.9)
     found = [text[x:y] for x, y, _ in t._decode(text, p)]
     assert found == ["王建国", "蒋春晖"], found
+
+
+def test_members_are_averaged(tiny_deid_tagger: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import torch
+
+    from medgo.data.deid_tagger import NameTagger
+
+    ens = tmp_path / "ens"
+    shutil.copytree(tiny_deid_tagger, ens)
+    shutil.copytree(tiny_deid_tagger, ens / "member1")
+    state = torch.load(ens / "member1" / "tagger.pt", weights_only=True)
+    state = {k: torch.zeros_like(v) if k.startswith("out.") else v for k, v in state.items()}
+    torch.save(state, ens / "member1" / "tagger.pt")  # this member says 1/3 for every tag everywhere
+    text = "凌晨3点李杭生突然坐起喊叫。"
+    one = NameTagger(tiny_deid_tagger).probs([text])[0]
+    both = NameTagger(ens).probs([text])[0]
+    assert len(NameTagger(ens).members) == 2
+    for (b1, i1), (b2, i2) in zip(one, both, strict=True):
+        assert abs(b2 - (b1 + 1 / 3) / 2) < 1e-5 and abs(i2 - (i1 + 1 / 3) / 2) < 1e-5
+
+
+def test_training_members_writes_each_and_drops_stale_ones(tmp_path: Path) -> None:
+    from medgo.data.deid_tagger import NameTagger
+    from medgo.data.deid_tagger_train import TaggerTrainConfig, train_tagger
+
+    corpus = tmp_path / "records.txt"
+    corpus.write_text("\n".join(SENTENCES * 5), encoding="utf-8")
+    out = tmp_path / "tagger"
+    (out / "member5").mkdir(parents=True)
+    (out / "member5" / "tagger.pt").write_bytes(b"stale")
+    cfg = TaggerTrainConfig(corpus=[str(corpus)], out=str(out), segments=100, synth_notes=20, steps=5, batch=8,
+                            dim=16, blocks=(1,), seed=4, threads=1, members=2)
+    meta = train_tagger(cfg)
+    assert meta["members"] == 2 and (out / "member1" / "tagger.pt").is_file() and not (out / "member5").exists()
+    assert json.loads((out / "member1" / "tagger.json").read_text("utf-8"))["recipe"]["seed"] == 5
+    assert len(NameTagger(out).members) == 2

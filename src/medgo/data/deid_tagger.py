@@ -115,30 +115,42 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     return b - a < 3 or score >= 0.9 or not crosses_words(word_cuts(text) if cuts is None else cuts, a, b)
 
 
+class _Member:
+    """One trained network of a tagger folder: its characters, weights and input features."""
+
+    def __init__(self, folder: Path, torch: Any) -> None:
+        meta = json.loads((folder / "tagger.json").read_text(encoding="utf-8"))
+        chars = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        self.meta = meta
+        self.index = {c: i + 2 for i, c in enumerate(chars)}
+        self.feats = int(meta.get("features", 0))
+        self.model = build_model(len(chars) + 2, meta["dim"], tuple(meta["blocks"]), self.feats)
+        self.model.load_state_dict(torch.load(folder / "tagger.pt", map_location="cpu", weights_only=True))
+        self.model.eval()
+
+
 class NameTagger:
-    """Loaded tagger: `find(text)` -> [(start, end, score)] of name spans."""
+    """Loaded tagger: `find(text)` -> [(start, end, score)] of name spans. A folder may hold further members
+    (`member1/`, `member2/`, ... each a tagger folder, trained with other seeds): their probabilities are
+    averaged, which reads more names and fewer words than any one of them."""
 
     def __init__(self, path: str | Path, threshold: float | None = None) -> None:
         import torch
 
         self.path = Path(path)
-        meta = json.loads((self.path / "tagger.json").read_text(encoding="utf-8"))
-        chars = json.loads((self.path / "vocab.json").read_text(encoding="utf-8"))
-        self.index = {c: i + 2 for i, c in enumerate(chars)}
-        self.meta = meta
-        self.threshold = float(meta.get("threshold", 0.5) if threshold is None else threshold)
-        self.feats = int(meta.get("features", 0))
-        self.model = build_model(len(chars) + 2, meta["dim"], tuple(meta["blocks"]), self.feats)
-        self.model.load_state_dict(torch.load(self.path / "tagger.pt", map_location="cpu", weights_only=True))
-        self.model.eval()
         self._torch = torch
+        folders = [self.path, *sorted(p for p in self.path.glob("member*") if (p / "tagger.pt").is_file())]
+        self.members = [_Member(f, torch) for f in folders]
+        self.meta = self.members[0].meta
+        self.threshold = float(self.meta.get("threshold", 0.5) if threshold is None else threshold)
         self._ready: dict[str, list[tuple[int, int, float]]] = {}
 
-    def encode(self, text: str) -> list[int]:
-        return [self.index.get(c, UNK) for c in text]
+    def encode(self, text: str, member: int = 0) -> list[int]:
+        index = self.members[member].index
+        return [index.get(c, UNK) for c in text]
 
     def probs(self, texts: list[str]) -> list[list[tuple[float, float]]]:
-        """Per character (P(B), P(I)) for each text, tagging long texts in overlapping windows."""
+        """Per character (P(B), P(I)) for each text, the members' mean, tagging long texts in overlapping windows."""
         torch = self._torch
         pieces: list[tuple[int, int, int, int]] = []  # (text index, window start, keep from, keep to)
         for k, t in enumerate(texts):
@@ -156,13 +168,18 @@ class NameTagger:
                 batch = [pieces[i] for i in order[s : s + 64]]
                 segs = [texts[k][lo : min(len(texts[k]), hi + CONTEXT)] for k, lo, _, hi in batch]
                 width = max(1, max(len(x) for x in segs))
-                ids = torch.zeros((len(segs), width), dtype=torch.long)
-                feats = torch.zeros((len(segs), width, FEATURES)) if self.feats else None
+                feats = torch.zeros((len(segs), width, FEATURES))
                 for r, x in enumerate(segs):
-                    ids[r, : len(x)] = torch.tensor(self.encode(x), dtype=torch.long)
-                    if feats is not None and x:
+                    if x:
                         feats[r, : len(x)] = torch.tensor(char_features(x))
-                p = torch.softmax(self.model(ids, feats), dim=-1)[:, :, 1:].tolist()
+                total = None
+                for m, member in enumerate(self.members):
+                    ids = torch.zeros((len(segs), width), dtype=torch.long)
+                    for r, x in enumerate(segs):
+                        ids[r, : len(x)] = torch.tensor(self.encode(x, m), dtype=torch.long)
+                    q = torch.softmax(member.model(ids, feats if member.feats else None), dim=-1)[:, :, 1:]
+                    total = q if total is None else total + q
+                p = (total / len(self.members)).tolist()  # type: ignore[operator]
                 for r, (k, lo, a, hi) in enumerate(batch):
                     out[k][a:hi] = [tuple(v) for v in p[r][a - lo : hi - lo]]
         return out

@@ -21,7 +21,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ class TaggerTrainConfig:
     seed: int = 16
     threshold: float = 0.5
     threads: int = 0  # 0: torch's default
+    members: int = 1  # networks trained with seeds seed, seed+1, ... and averaged (member1/, member2/ in `out`)
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -301,6 +302,26 @@ def _span_scores(gold: list[list[int]], pred: list[list[tuple[int, int, float]]]
 
 
 def train_tagger(cfg: TaggerTrainConfig) -> dict[str, Any]:
+    """Train `cfg.members` networks (the first in `cfg.out`, the others in `cfg.out`/member<k>, each with its
+    own seed, so its own planted names and initial weights); the loaded tagger averages them."""
+    import shutil
+
+    out = Path(cfg.out)
+    for old in out.glob("member*"):  # members of an earlier, larger ensemble must not be averaged in
+        if old.is_dir() and not (old.name[6:].isdigit() and 0 < int(old.name[6:]) < cfg.members):
+            shutil.rmtree(old)
+    meta = _train_one(replace(cfg, members=1))
+    for k in range(1, cfg.members):
+        console.print(f"deid-train: member {k + 1} of {cfg.members}")
+        _train_one(replace(cfg, seed=cfg.seed + k, out=str(out / f"member{k}"), members=1))
+    if cfg.members > 1:
+        meta["members"] = cfg.members
+        meta["recipe"]["members"] = cfg.members
+        (out / "tagger.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    return meta
+
+
+def _train_one(cfg: TaggerTrainConfig) -> dict[str, Any]:
     """Build the examples, train, pick nothing on the user's evaluation data, save to `cfg.out`."""
     import torch
 
@@ -366,7 +387,7 @@ def train_tagger(cfg: TaggerTrainConfig) -> dict[str, Any]:
     model.eval()
     torch.save(model.state_dict(), out / "tagger.pt")
     (out / "vocab.json").write_text(json.dumps(chars, ensure_ascii=False), encoding="utf-8")
-    recipe = {k: v for k, v in asdict(cfg).items() if k not in ("out", "threads")}
+    recipe = {k: v for k, v in asdict(cfg).items() if k not in ("out", "threads", "members")}
     meta = {"dim": cfg.dim, "blocks": list(cfg.blocks), "features": FEATURES, "threshold": cfg.threshold, "recipe": recipe,
             "corpus_sha256": _corpus_digest(cfg.corpus), "train_windows": len(train),
             "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 5),
