@@ -559,12 +559,16 @@ def _speaker_names(text: str) -> list[tuple[int, int, str]]:
     return found if len(found) >= 2 else []
 
 
+def ends_a_word(text: str, a: int) -> bool:
+    """text[a] ends a word that starts before it ("如何才能" has no name 何才能), unless the character before
+    belongs to the word before that ("早上周美华" is 早上 + 周美华, not 上周)."""
+    return a > 0 and dictionary_word(text[a - 1 : a + 1]) and not (a > 1 and dictionary_word(text[a - 2 : a]))
+
+
 def _clear_of_words(text: str, a: int, b: int) -> bool:
-    """text[a:b] stands clear of the words around it: it neither ends a word that starts before it ("早上" of
-    早上周美华 is fine, "上周" is not read) nor starts one that runs past it ("关节" of 左膝关节, "主任" of 许晴主任)."""
-    if a > 0 and dictionary_word(text[a - 1 : a + 1]) and not (a > 1 and dictionary_word(text[a - 2 : a])):
-        return False
-    return not (b < len(text) and dictionary_word(text[b - 1 : b + 1]))
+    """text[a:b] neither ends a word that starts before it nor starts one that runs past it ("关节" of 左膝关节,
+    "主任" of 许晴主任)."""
+    return not ends_a_word(text, a) and not (b < len(text) and dictionary_word(text[b - 1 : b + 1]))
 
 
 # for repeated readings: characters of things (乌鸡白凤丸, 桂圆干, 康胶囊) and question particles (石榴吗), not names;
@@ -603,8 +607,8 @@ _BEFORE_NAME = set("经由被把给向对跟和与同请让叫找等及")
 _AFTER_NAME = set("说的和与在是也都就还已被把给向对跟同及等会要")
 
 
-
 def _between_words(text: str, cuts: dict[int, tuple[int, str]], a: int, b: int) -> bool:
+    """A repeated reading at `a` is a name there: no word crosses it, its given name is no thing, no dose follows."""
     if crosses_words(cuts, a, b):
         return False
     given = cuts.get(b - 2)

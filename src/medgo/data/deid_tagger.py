@@ -27,7 +27,7 @@ from medgo.data.deid_lexicon import (
 from medgo.data.deid_names import (
     clinical_term_at,
     crosses_words,
-    dictionary_word,
+    ends_a_word,
     not_a_name,
     read_name,
     surname_len,
@@ -104,9 +104,7 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     given = cand[sl:]
     if not given or given[0] in _GIVEN_NEVER:
         return False
-    # the end of a word that starts before it ("如何才能" is not 何才能), unless the character before belongs to
-    # the word before that ("早上周美华说" is 早上 + 周美华, not 上周)
-    if a > 0 and dictionary_word(text[a - 1 : a + 1]) and not (a > 1 and dictionary_word(text[a - 2 : a])):
+    if ends_a_word(text, a):
         return False
     if clinical_term_at(text, a):
         return False
