@@ -82,6 +82,7 @@ def test_left_boundary_reads_the_word_before() -> None:
 
     assert plausible("早上周美华说想喝粥", 2, 5)  # 早上 + 周美华, not 上周
     assert not plausible("如何才能好转", 1, 4)  # 如何 + 才能: no name 何才能
+    assert not plausible("项目：石杉碱甲改善认知", 3, 6) and not plausible("项目：石杉碱甲改善认知", 3, 5)  # a chemical
 
 
 def test_unsure_readings_of_one_string_add_up(tiny_deid_tagger: Path) -> None:

@@ -576,6 +576,8 @@ def _clear_of_words(text: str, a: int, b: int) -> bool:
 _THING = set("痫癫胶囊丸膏汤散粉霜干菌毒疹疮斑氏宫枕肽嗪唑胺酮酯醇霉烷烯酚醛酸碱铵脲苷啶嘌噻吩喹啉吡咯菲斯曲替"
              "吗呢吧么啊呀就能会")
 _PLACE_END = set("村镇乡县市区省州岛湾庄屯港路街")
+# what ends a chemical's name: a reading right before one is the chemical's start (石杉|碱甲, 马来|酸), not a person
+CHEM_NEXT = frozenset("碱酸胺酮酯醇霉肽嗪唑苷烷烯酚醛铵脲啶嘌噻吩喹啉")
 # characters of transliterated drug names (阿莫西林, 孟鲁司特, 佐米曲普坦, 莫沙必利) that Chinese given names do not use
 _TRANSLIT = set("必坦罗司特沙西米尔斯克拉诺伐汀唑卡洛芬泮嗪吡咯替塞帕菲妥昔抗普奈索亚格兹达") - COMMON_GIVEN
 

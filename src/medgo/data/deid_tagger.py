@@ -25,6 +25,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_TOP,
 )
 from medgo.data.deid_names import (
+    CHEM_NEXT,
     clinical_term_at,
     crosses_words,
     ends_a_word,
@@ -104,8 +105,8 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     given = cand[sl:]
     if not given or given[0] in _GIVEN_NEVER:
         return False
-    if ends_a_word(text, a):
-        return False
+    if ends_a_word(text, a) or text[b : b + 1] in CHEM_NEXT or any(c in CHEM_NEXT for c in given):
+        return False  # ... nor a chemical's name (石杉碱|甲, 马来|酸)
     if clinical_term_at(text, a):
         return False
     # three characters or more: not across a word of the dictionary segmentation ("查明病|因", "严格按"); a very
