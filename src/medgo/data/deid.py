@@ -92,9 +92,10 @@ _RECORD_CUE = re.compile(
     r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|(?<![A-Za-z])ID)(?:号码|码|号)?"
     r"[:：\s为是]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{0,24})" + _NA
 )
-# "透析号：BA2024-4875", "就诊卡号 00123456": any short label ending in 号/号码/编号 before a code with 4+ digits.
+# "透析号：BA2024-4875", "就诊卡号 00123456", "献血码：A977991": any short label ending in 号/号码/编号/编码/码
+# before a code with 4+ digits.
 _RECORD_GENERIC = re.compile(
-    r"[\u4e00-\u9fff]{1,5}(?:号码|编号|号)[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})" + _NA
+    r"[\u4e00-\u9fff]{1,5}(?:号码|编号|编码|号|码)[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})" + _NA
 )
 _CODE_AFTER_NAME = re.compile(r"[（(]\s*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{5,24})\s*[）)]")
 _BED = re.compile(r"(?<![0-9A-Za-z.])(\d{1,3}|[A-Za-z]\d{1,3})(?=床(?![旁边上下头尾位单垫]))")
@@ -137,6 +138,7 @@ _TITLE_BLOCK = set(
 _ADDR_CUE = re.compile(
     r"(?:家庭住址|现住址|通讯地址|联系地址|户籍地址|户籍地|居住地|住址|地址|家住|现住|住于|居住于|现居)[:：\s为在]*([^，。；;,\n]{2,40})"
 )
+_ADDR_CUE_WORD = re.compile(r"(?:家庭住址|现住址|通讯地址|联系地址|户籍地址|住址|地址)[:：\s为在]*")
 _ADDR_UNIT = (
     r"[" + _H + r"0-9一二三四五六七八九十]{1,8}?(?:省|自治区|特别行政区|市|自治州|州|盟|地区|区|县|旗|镇|乡|街道|村|组|社区|"
     r"小区|花园|公寓|大道|路|街|巷|弄|胡同|号院|号楼|号|栋|幢|单元|楼|室)"
@@ -224,7 +226,9 @@ def _find_names(text: str) -> list[Span]:
     out: list[Span] = []
     for m in _STRONG.finditer(text):
         cand = _trim_name(m.group(1), 1)
-        if len(cand) >= 2 and cand not in NOT_NAMES:
+        after = text[m.start(1) + len(cand) : m.start(1) + len(cand) + 1]
+        labelled = text[m.start(1) - 1 : m.start(1)] in ":：" and not (after and "\u4e00" <= after <= "\u9fff")
+        if len(cand) >= 2 and (cand not in NOT_NAMES or labelled):  # "姓名：甘露　": the field holds a name
             out.append(Span(m.start(1), m.start(1) + len(cand), "NAME"))
     for m in _WEAK.finditer(text):
         s = m.start(1)
@@ -270,8 +274,16 @@ def _find_places(text: str, hospitals: bool) -> list[Span]:
             out.append(Span(m.start(1), m.start(1) + len(v), "ADDRESS"))
     for m in _ADDR.finditer(text):
         s, e = m.start(), m.end()
-        while s < e and text[s] in _ADDR_START_STOP:
-            s += 1
+        while s < e and s > 0 and text[s - 1].isascii() and text[s - 1].isalnum() and text[s].isascii():
+            s += 1  # begun inside a number ("电话13789993872和住址湖北省…"): the number is not the address
+        while s < e:
+            cue = _ADDR_CUE_WORD.match(text, s, e)
+            if cue and cue.end() < e:
+                s = cue.end()  # "和住址湖北省…": the address starts after its cue
+            elif text[s] in _ADDR_START_STOP:
+                s += 1
+            else:
+                break
         if len(_ADDR_STRONG.findall(text[s:e])) >= 1 and e - s >= 4:
             out.append(Span(s, e, "ADDRESS"))
     if hospitals:

@@ -29,6 +29,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_2,
     SURNAMES_2_DISTINCT,
     SURNAMES_2_RARE,
+    SURNAMES_MORE,
     SURNAMES_RARE,
     SURNAMES_TOP,
     TITLES_AFTER,
@@ -82,7 +83,7 @@ def surname_len(text: str, i: int, rare: bool = True) -> int:
     if two in SURNAMES_2 or (rare and two in SURNAMES_2_RARE):
         return 2
     one = text[i : i + 1]
-    if one in SURNAMES_1 or (rare and one in SURNAMES_RARE):
+    if one in SURNAMES_1 or (rare and (one in SURNAMES_RARE or one in SURNAMES_MORE)):
         return 1
     return 0
 
@@ -136,7 +137,7 @@ def not_a_name(cand: str) -> bool:
 
 # _GIVEN_BAD characters that real given names do use (天明, 永年, 建中, 心怡, 前进): allowed beside a frequent
 # given-name character, when the two make no common word (明天, 中午, 心爱); name words (天明 nz) are fine
-_GIVEN_SOFT = set("天年中心前")
+_GIVEN_SOFT = set("天年中心前栋")
 
 
 def plausible_given(given: str) -> bool:
@@ -251,6 +252,11 @@ _NOT_PERSON_LABELS = (
 _NAME_END = set("，,。；;、（( \t\u3000\n|｜/：:")
 
 
+# labels of a person field: the name after them may be an ordinary word (姓名：甘露, 服药人员：成功, 复核：查俊)
+_PERSON_LABELS = ("姓名", "者", "人", "人员", "医生", "医师", "护士", "护师", "药师", "技师", "签名", "签字", "复核",
+                  "审核", "核对", "经办", "家属", "签到", "出席", "接听", "接诊", "母亲", "父亲", "配偶", "监护")
+
+
 def _label_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _LABEL.finditer(text):
@@ -259,7 +265,8 @@ def _label_names(text: str) -> list[tuple[int, int, str]]:
             continue
         i = m.end()
         sl = surname_len(text, i, True)
-        if not sl or text[i] in "查左右":
+        person = label.endswith(_PERSON_LABELS)  # 姓名：, 受检者：, 经办人：, 复核：: whatever name stands there
+        if not sl or (text[i] in "查左右" and not person):
             continue
         j = i + sl
         while j < len(text) and j - i < sl + 2 and _is_han(text[j]):
@@ -276,7 +283,9 @@ def _label_names(text: str) -> list[tuple[int, int, str]]:
             else:
                 continue
             j, cand = e, text[i:e]
-        if not _given_ok(cand[sl:]) or not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
+        if not _given_ok(cand[sl:]) or (not person and (not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i))):
+            continue
+        if person and (cand in NOT_NAMES_CLINICAL or clinical_term_at(text, i)):
             continue
         role = _ROLE_OF.get(label, "")
         if not role:

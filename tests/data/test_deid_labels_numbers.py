@@ -1,0 +1,47 @@
+"""Person fields whose value is an ordinary word, codes under any "…码" label, an address that follows a phone
+number without a gap, and surnames the lists once lacked (from blind8's first measurement)."""
+
+from __future__ import annotations
+
+import pytest
+
+from medgo.data.deid import deidentify, find_phi
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("姓名：甘霖　病案号：7256031", "甘霖"),
+        ("姓名：甘露　门诊号：M0012", "甘露"),
+        ("服药人员：成功　档案号：HIS-694", "成功"),
+        ("经办人：刘冬梅　复核：查俊", "查俊"),
+        ("受检者：冼志豪　性别：男", "冼志豪"),
+    ],
+)
+def test_a_person_field_holds_a_name_even_when_it_is_a_word(text: str, name: str) -> None:
+    out = deidentify(text)
+    assert name not in out, out
+
+
+@pytest.mark.parametrize("text", ["用药：甘露醇250ml静滴", "诊断：高血压", "处理：常规护理", "项目：成功率评估"])
+def test_other_fields_keep_their_words(text: str) -> None:
+    assert deidentify(text) == text
+
+
+def test_a_code_under_any_code_label_is_a_record_number() -> None:
+    out = deidentify("献血者：何雨露　献血码：A977991　手机：15467587000")
+    assert "A977991" not in out and "[病历号]" in out, out
+
+
+def test_an_address_right_after_a_phone_number_leaves_the_number_whole() -> None:
+    text = "家属留下电话13789993872和住址湖北省宜昌市夷陵区平湖大道45号，方便随访。"
+    spans = {(text[s.start : s.end], s.type) for s in find_phi(text)}
+    assert ("13789993872", "PHONE") in spans, spans
+    assert ("湖北省宜昌市夷陵区平湖大道45号", "ADDRESS") in spans, spans
+    out = deidentify("爱人留下电话+86 13185289433和住址辽宁省大连市中山区人民路8号。")
+    assert "13185289433" not in out and "人民路" not in out and "住址" in out, out
+
+
+def test_surnames_the_lists_once_lacked() -> None:
+    for name in ("傅建国", "洪秀英", "赖志强"):
+        assert name not in deidentify(f"家属{name}签字。"), name
