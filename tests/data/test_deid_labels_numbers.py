@@ -45,3 +45,16 @@ def test_an_address_right_after_a_phone_number_leaves_the_number_whole() -> None
 def test_surnames_the_lists_once_lacked() -> None:
     for name in ("傅建国", "洪秀英", "赖志强"):
         assert name not in deidentify(f"家属{name}签字。"), name
+
+
+def test_codes_in_a_table_column_headed_by_a_number_label() -> None:
+    text = ("不合格标本登记\n| 床号 | 姓名 | 住院号 | 原因 |\n| 12床 | 林芷若 | H9732480 | 用了EDTA管 |\n"
+            "| 5床 | 冯东风 | HIS-262199 | 溶血，血钾6.2 |\n记录完毕。")
+    out = deidentify(text)
+    for code in ("H9732480", "HIS-262199"):
+        assert code not in out, out
+    assert "血钾6.2" in out and "EDTA" in out
+    lab = "| 项目 | 结果 | 参考值 |\n| 血钾 | 6.2 | 3.5-5.5 |\n| 血糖 | 12.30 | 3.9-6.1 |"
+    assert deidentify(lab) == lab
+    lot = "| 批号 | 药名 | 剂量 |\n| 20230815 | 阿莫西林 | 0.5g |"
+    assert deidentify(lot) == lot  # a drug's lot number is nobody's record

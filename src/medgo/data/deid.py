@@ -37,6 +37,7 @@ from medgo.data.deid_names import (
     find_role_names,
     plausible_given,
     starts_or_prefixes_common_word,
+    table_cells,
 )
 
 PLACEHOLDERS = {
@@ -97,6 +98,9 @@ _RECORD_CUE = re.compile(
 _RECORD_GENERIC = re.compile(
     r"[\u4e00-\u9fff]{1,5}(?:号码|编号|编码|号|码)[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})" + _NA
 )
+_CODE_HEAD = re.compile(r"(?:号|号码|编号|编码|码|ID)$")
+_NOT_PERSON_CODES = ("批号", "型号", "货号", "序号", "页码", "版号", "规格号")  # a drug lot is nobody's record
+_TABLE_CODE = re.compile(r"(?<![0-9A-Za-z-])(?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24}(?![0-9A-Za-z-])")
 _CODE_AFTER_NAME = re.compile(r"[（(]\s*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{5,24})\s*[）)]")
 _BED = re.compile(r"(?<![0-9A-Za-z.])(\d{1,3}|[A-Za-z]\d{1,3})(?=床(?![旁边上下头尾位单垫]))")
 
@@ -187,6 +191,11 @@ def _find_numbers(text: str) -> list[Span]:
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _BED.finditer(text)]
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_GENERIC.finditer(text)
             if sum(c.isdigit() for c in m.group(1)) >= 4 and not m.group(0).startswith("编号")]
+    # "| 床号 | 姓名 | 住院号 |" over "| 12床 | 林芷若 | H9732480 |": codes in a column headed by a number label
+    for k, c in table_cells(text, lambda h: bool(_CODE_HEAD.search(h)) and not h.endswith(_NOT_PERSON_CODES)):
+        for m in _TABLE_CODE.finditer(c):
+            if sum(ch.isdigit() for ch in m.group(0)) >= 4:
+                out.append(Span(k + m.start(), k + m.end(), "RECORD"))
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterator
 
 from medgo.data.deid_lexicon import (
     CLAUSE_VERBS,
@@ -673,10 +674,9 @@ _TABLE_HEADS = ("姓名", "患者", "病人", "医生", "医师", "护士", "签
                 "主管", "责任", "核对", "报告人", "接收", "审核", "评估", "经治", "主治", "护理", "陪护", "接诊")
 
 
-def _table_names(text: str) -> list[tuple[int, int, str]]:
-    """Names in the cells of a table column headed by a person field ("| 床号 | 姓名 | 主管医生 |" above
-    "| 3 | 韩宝山 | 吴春生 |"), for tables drawn with "|" or tabs; a cell may list several ("许诺、田野")."""
-    out: list[tuple[int, int, str]] = []
+def table_cells(text: str, is_head: Callable[[str], bool]) -> Iterator[tuple[int, str]]:
+    """(offset, cell) of every cell below a header cell that `is_head` accepts, in tables drawn with "|" or tabs;
+    a header row is one with such a cell and no cell that reads as a name."""
     cols: set[int] = set()
     sep = ""
     pos = 0
@@ -692,20 +692,24 @@ def _table_names(text: str) -> list[tuple[int, int, str]]:
             k += len(c) + 1
         if cells and not cells[0][1].strip() and line.lstrip().startswith(s):
             cells = cells[1:]  # "| a | b |" and "a | b" number their columns alike
-        heads = {i for i, (_, c) in enumerate(cells) if any(h in c for h in _TABLE_HEADS) and len(c.strip()) <= 8}
+        heads = {i for i, (_, c) in enumerate(cells) if len(c.strip()) <= 8 and is_head(c.strip())}
         if heads and not any(read_name(c.strip(), 0) for _, c in cells if c.strip()):
             cols, sep = heads, s
             continue
-        for i in cols:
-            if i >= len(cells):
-                continue
-            k, c = cells[i]
-            for m in re.finditer(r"[^、/，,；;\s]+", c):
-                cand = m.group(0)
-                sl = surname_len(cand, 0, True)
-                if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]) \
-                        and not not_a_name(cand):
-                    out.append((k + m.start(), k + m.end(), ""))
+        yield from (cells[i] for i in sorted(cols) if i < len(cells))
+
+
+def _table_names(text: str) -> list[tuple[int, int, str]]:
+    """Names in the cells of a table column headed by a person field ("| 床号 | 姓名 | 主管医生 |" above
+    "| 3 | 韩宝山 | 吴春生 |"); a cell may list several ("许诺、田野")."""
+    out: list[tuple[int, int, str]] = []
+    for k, c in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS)):
+        for m in re.finditer(r"[^、/，,；;\s]+", c):
+            cand = m.group(0)
+            sl = surname_len(cand, 0, True)
+            if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]) \
+                    and not not_a_name(cand):
+                out.append((k + m.start(), k + m.end(), ""))
     return out
 
 
