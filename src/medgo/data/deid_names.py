@@ -191,7 +191,8 @@ def read_name(text: str, i: int, rare: bool = True, fallback: bool = False) -> i
             given = cand[sl:]
             if (len(given) == g and all(c in COMMON_GIVEN for c in given) and _given_ok(given)
                     and not (g == 2 and given[-1] in _TRAIL_BAD) and not not_a_name(cand)
-                    and not text.startswith(_NOT_NAME_PREFIXES, i)):
+                    and not text.startswith(_NOT_NAME_PREFIXES, i)
+                    and not (g == 2 and dictionary_word(text[i + sl + 1 : i + sl + 3]))):  # 叶青|建议, not 叶青建
                 return sl + g
     return 0
 
@@ -254,8 +255,8 @@ _NAME_END = set("，,。；;、（( \t\u3000\n|｜/：:")
 
 
 # labels of a person field: the name after them may be an ordinary word (姓名：甘露, 服药人员：成功, 复核：查俊)
-_PERSON_LABELS = ("姓名", "者", "人", "人员", "医生", "医师", "护士", "护师", "药师", "技师", "签名", "签字", "复核",
-                  "审核", "核对", "经办", "家属", "签到", "出席", "接听", "接诊", "母亲", "父亲", "配偶", "监护")
+_PERSON_LABELS = ("姓名", "者", "人", "人员", "医生", "医师", "护士", "师", "员", "士", "翻译", "社工", "签名", "签字",
+                  "复核", "审核", "核对", "经办", "家属", "签到", "出席", "接听", "接诊", "母亲", "父亲", "配偶", "监护")
 
 
 def _label_names(text: str) -> list[tuple[int, int, str]]:
