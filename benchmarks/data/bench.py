@@ -119,7 +119,7 @@ def stats(xs: list[float]) -> dict:
 DEID_SETS = Path(__file__).resolve().parent / "deid_independent"
 # the helper-written check sets, each frozen before its first measurement (README: "The check sets")
 BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}") for k in range(2, 6)),
-              *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 10))]
+              *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 11))]
 
 
 def _strip(r: dict) -> dict:
@@ -233,7 +233,9 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
                          ("blind8_50_notes", "blind8_first_measurement.json"),
                          ("blind8_50_notes_with_tagger", "blind8_tagger_first_measurement.json"),
                          ("blind9_50_notes", "blind9_first_measurement.json"),
-                         ("blind9_50_notes_with_tagger", "blind9_tagger_first_measurement.json"))
+                         ("blind9_50_notes_with_tagger", "blind9_tagger_first_measurement.json"),
+                         ("blind10_50_notes", "blind10_first_measurement.json"),
+                         ("blind10_50_notes_with_tagger", "blind10_tagger_first_measurement.json"))
             if (DEID_SETS / f).is_file()
         },
         "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin",
