@@ -221,21 +221,8 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
             k: {t: v["leak_rate"] for t, v in json.loads((DEID_SETS / f).read_text("utf-8"))["per_type"].items()}
             for k, f in (("independent_odd_templates_90", "odd_templates_first_measurement.json"),
                          ("fresh_40_notes", "fresh_first_measurement.json"),
-                         ("blind_40_notes", "blind_first_measurement.json"),
-                         ("blind2_40_notes", "blind2_first_measurement.json"),
-                         ("blind3_40_notes", "blind3_first_measurement.json"),
-                         ("blind4_40_notes", "blind4_first_measurement.json"),
-                         ("blind5_40_notes", "blind5_first_measurement.json"),
-                         ("blind6_50_notes", "blind6_first_measurement.json"),
-                         ("blind6_50_notes_with_tagger", "blind6_tagger_first_measurement.json"),
-                         ("blind7_50_notes", "blind7_first_measurement.json"),
-                         ("blind7_50_notes_with_tagger", "blind7_tagger_first_measurement.json"),
-                         ("blind8_50_notes", "blind8_first_measurement.json"),
-                         ("blind8_50_notes_with_tagger", "blind8_tagger_first_measurement.json"),
-                         ("blind9_50_notes", "blind9_first_measurement.json"),
-                         ("blind9_50_notes_with_tagger", "blind9_tagger_first_measurement.json"),
-                         ("blind10_50_notes", "blind10_first_measurement.json"),
-                         ("blind10_50_notes_with_tagger", "blind10_tagger_first_measurement.json"))
+                         *((key + tail, f"{name}{part}_first_measurement.json") for key, name in BLIND_SETS
+                           for tail, part in (("", ""), ("_with_tagger", "_tagger"))))
             if (DEID_SETS / f).is_file()
         },
         "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin",

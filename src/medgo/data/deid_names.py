@@ -582,13 +582,12 @@ def _clear_of_words(text: str, a: int, b: int) -> bool:
     return not ends_a_word(text, a) and not (b < len(text) and dictionary_word(text[b - 1 : b + 1]))
 
 
-# for repeated readings: characters of things (乌鸡白凤丸, 桂圆干, 康胶囊) and question particles (石榴吗), not names;
-# and what ends a place name (张百湾镇, 于承德市)
-_THING = set("痫癫胶囊丸膏汤散粉霜干菌毒疹疮斑氏宫枕肽嗪唑胺酮酯醇霉烷烯酚醛酸碱铵脲苷啶嘌噻吩喹啉吡咯菲斯曲替"
-             "吗呢吧么啊呀就能会")
-_PLACE_END = set("村镇乡县市区省州岛湾庄屯港路街")
 # what ends a chemical's name: a reading right before one is the chemical's start (石杉|碱甲, 马来|酸), not a person
 CHEM_NEXT = frozenset("碱酸胺酮酯醇霉肽嗪唑苷烷烯酚醛铵脲啶嘌噻吩喹啉")
+# for repeated readings: characters of things (乌鸡白凤丸, 桂圆干, 康胶囊, chemicals) and question particles (石榴吗),
+# not names; and what ends a place name (张百湾镇, 于承德市)
+_THING = set("痫癫胶囊丸膏汤散粉霜干菌毒疹疮斑氏宫枕吡咯菲斯曲替吗呢吧么啊呀就能会") | CHEM_NEXT
+_PLACE_END = set("村镇乡县市区省州岛湾庄屯港路街")
 # characters of transliterated drug names (阿莫西林, 孟鲁司特, 佐米曲普坦, 莫沙必利) that Chinese given names do not use
 _TRANSLIT = set("必坦罗司特沙西米尔斯克拉诺伐汀唑卡洛芬泮嗪吡咯替塞帕菲妥昔抗普奈索亚格兹达") - COMMON_GIVEN
 

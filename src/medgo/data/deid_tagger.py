@@ -95,7 +95,8 @@ _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已
 def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tuple[int, str]] | None = None) -> bool:
     """A tagged span may be a name: it starts with a surname and is not a clinical or common word, nor the
     start of a clinical term standing there ("贾第" of 贾第鞭毛虫), nor the end of a word that starts before
-    it ("中段癌" is not 段癌, "如何才能" not 何才能)."""
+    it ("中段癌" is not 段癌, "如何才能" not 何才能), nor part of a chemical's name, nor (three characters or
+    more) across a word of the dictionary segmentation `cuts` (computed here when not given)."""
     cand = text[a:b]
     sl = surname_len(cand, 0, rare=True)
     if not (2 <= b - a <= 5 and sl):
@@ -202,7 +203,7 @@ class NameTagger:
 
     def _decode(self, text: str, p: list[tuple[float, float]]) -> list[tuple[int, int, float]]:
         spans = []
-        cuts: dict[int, tuple[int, str]] = {}
+        cuts: dict[int, tuple[int, str]] | None = None  # the note's segmentation, once a reading needs it
         i, n = 0, len(text)
         while i < n:
             if p[i][0] < 0.5 * self.threshold:
@@ -219,7 +220,7 @@ class NameTagger:
                 if ln > 1:
                     j, score = i + ln, p[i][0]
             if score >= self.threshold * EVIDENCE_FLOOR:
-                cuts = cuts or word_cuts(text)
+                cuts = word_cuts(text) if cuts is None else cuts
                 if plausible(text, i, j, score, cuts):
                     spans.append((i, j, round(score, 4)))
                 elif j - i == 3 and surname_len(text, i) == 1 and plausible(text, i, j - 1, score, cuts):
