@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, field
 
 from medgo.config.data_prep import DeidConfig
+from medgo.data.deid_cued import cued_names
 from medgo.data.deid_lexicon import (
     COMMON_GIVEN,
     KIN_CUES,
@@ -320,7 +321,7 @@ def _resolve(spans: list[Span]) -> list[Span]:
 
 
 def _role_names(text: str) -> list[Span]:
-    found = find_role_names(text)
+    found = find_role_names(text) + cued_names(text)
     return [Span(a, b, "NAME", role) for a, b, role in found]
 
 

@@ -184,6 +184,10 @@ def read_name(text: str, i: int, rare: bool = True, fallback: bool = False) -> i
         if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
             continue
         if _ends_ok(text, i + sl + g, long=g == 2):
+            if g == 2 and _word_runs_past(text, i, i + sl + 2):
+                # "薛明多次沟通": the segmentation ends the name before the word (多次), if it reads as one
+                short = text[i : i + sl + 1]
+                return sl + 1 if _given_ok(short[sl:]) and not not_a_name(short) else 0
             return sl + g
     if fallback:
         for g in (2, 1):
@@ -195,6 +199,16 @@ def read_name(text: str, i: int, rare: bool = True, fallback: bool = False) -> i
                     and not (g == 2 and dictionary_word(text[i + sl + 1 : i + sl + 3]))):  # 叶青|建议, not 叶青建
                 return sl + g
     return 0
+
+
+def _word_runs_past(text: str, a: int, b: int) -> bool:
+    """The reading's last character starts a word of the segmentation that runs past it ("志愿者宁远发现后" is
+    宁远 + 发现, not 宁远发); judged on a window around the reading."""
+    if not dictionary_word(text[b - 1 : b + 1]):
+        return False
+    lo = max(0, a - 6)
+    cut = word_cuts(text[lo : b + 6]).get(b - 1 - lo)
+    return bool(cut and cut[0] == b + 1 - lo and cut[1][1] not in _AFTER_NAME)
 
 
 def name_ending_at(text: str, j: int, rare: bool = True) -> int:

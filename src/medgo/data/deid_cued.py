@@ -1,0 +1,207 @@
+"""Names that a strong cue introduces, whatever their first character (issue #16).
+
+The finders of `deid_names` start from a surname list; names with a surname outside it (门学文, 那英, 可心) or a
+surname that is an ordinary word (冬宝来, 都长林) are missed there even right after "患者：" or "儿子". Here the
+cue carries the weight instead: a form label of a person field, a kin or role word, a title after the name, a
+sex/age header or a speaker's turn. The reading must still look like a name: two or three characters, not a
+word of the dictionary or the clinical lists, no character of places, units or clinical words in its given
+part, and, unless a separator closes it, a clean end (a verb or particle that follows names)."""
+
+from __future__ import annotations
+
+import re
+
+from medgo.data.deid_lexicon import (
+    CLINICIAN_ROLES,
+    COMMON_GIVEN,
+    KIN_WORDS,
+    NAME_STOP,
+    NOT_NAMES,
+    NOT_NAMES_CLINICAL,
+    NOT_NAMES_ROLE,
+    PATIENT_CUES,
+    SURNAMES_TOP,
+)
+from medgo.data.deid_names import (
+    _AFTER_NAME,
+    _BEFORE_NAME,
+    _FUNCTION_SURNAMES,
+    _GIVEN_BAD,
+    _NAME_END,
+    _NOT_PERSON_LABELS,
+    _PERSON_LABELS,
+    _ROLE_OF,
+    _TRAIL_BAD,
+    _VERB_NEXT,
+    CLINICIAN,
+    PATIENT,
+    _alt,
+    _dictionary_tags,
+    _is_han,
+    crosses_words,
+    dictionary_word,
+    plausible_given,
+    read_name,
+    surname_len,
+    word_cuts,
+)
+
+_H = "\u4e00-\u9fff"
+# generic person words and field values that stand where a name would (患者：本人, 受检者：男性, 审核：通过)
+_GENERIC = {"本人", "男性", "女性", "男孩", "女孩", "老人", "小孩", "孩子", "产妇", "孕妇", "婴儿", "新生儿", "患儿",
+            "通过", "同意", "拒绝", "不详", "未知", "已签", "未签", "代签", "无", "暂无", "空缺", "待定", "双方", "全体"}
+_PERSON_WORDS = set(KIN_WORDS) | set(CLINICIAN_ROLES) | set(PATIENT_CUES) | set(_ROLE_OF)
+# a first character that is a particle, a pronoun or a clinical character is no surname here
+_FIRST_BAD = NAME_STOP | _GIVEN_BAD | set("我你他她它这此该其每各某本想会遂不没很太刚又仍使令升降吃喝用做看听代")
+# particles that are surnames too (都蕾, 可心, 能文): a reading that starts with one needs given-name stock
+_FUNCTION_FIRST = _FUNCTION_SURNAMES | set("能那会")
+# the last character of a department or a post (管床, 值班, 责任组), not of a name before a title
+_POST_END = set("床班级组队室科")
+# what follows a name that a cue opened without a separator: a verb or particle ("儿子冬宝来说", "可小梅在")
+_NEXT_CHARS = _AFTER_NAME | _VERB_NEXT | set("问签取留陪拍提带送称表讲答叫喊哭笑点递扶推抱交去来把")
+_CLINICIAN_TITLES = ("副主任医师", "主任医师", "主治医师", "住院医师", "副主任", "护士长", "主任", "医生", "医师", "护士",
+                     "药师", "技师", "教授", "大夫", "老师")
+_TITLE_AFTER = re.compile(_alt(_CLINICIAN_TITLES))
+_LABEL = re.compile(r"([" + _H + r"]{1,8})[ \t\u3000]*[:：|｜][ \t\u3000]*")
+_CUE = re.compile("(?=(" + _alt(tuple(_PERSON_WORDS)) + r")([ \t\u3000]*))")
+_HEADER = re.compile(r"(?:^|(?<=[\n：:|｜]))[ \t\u3000]*([" + _H + r"]{2,3})[，,　 ]*(?:(?:男|女)(?:性)?[，,　 ]|\d{1,3}\s*岁)",
+                     re.M)
+_SPEAKER = re.compile(r"^[ \t\u3000]*([" + _H + r"]{2,3})[ \t\u3000]*[:：]", re.M)
+# characters that end a form label or a heading rather than a name (技师：, 住院号：, 记录：, 检查所见：)
+_LABEL_END = set("师员者人生士号名期间别龄址话科室录核意见断史诉果查目称型式况签字位务单表栏项注") - COMMON_GIVEN
+
+
+def name_like(cand: str, closed: bool = False) -> bool:
+    """`cand` (two or three Han characters) could be a name with any surname: no common or clinical word, no
+    generic person word, no place/unit/clinical character after the first. `closed` (a label or a role word
+    before it, a separator after it): a noun, adjective or time word of the dictionary that opens with a
+    surname stays a possible name (风帆, 温柔, 冷月, 车辙), not a verb or a particle (通过, 值班)."""
+    if not 2 <= len(cand) <= 3 or not all(_is_han(c) for c in cand) or cand[0] in _FIRST_BAD:
+        return False
+    if cand in _GENERIC or cand in _PERSON_WORDS or cand in NOT_NAMES or cand in NOT_NAMES_ROLE:
+        return False
+    if any(w in cand for w in NOT_NAMES_CLINICAL) or any(cand.startswith(w) for w in _PERSON_WORDS):
+        return False
+    if dictionary_word(cand) and not (closed and surname_len(cand, 0) and _dictionary_tags()[cand][:1] in "nat"):
+        return False  # 病情, 安排
+    if len(cand) == 3 and dictionary_word(cand[:2]):
+        return False  # 精神差 starts with 精神
+    return plausible_given(cand[1:])
+
+
+# body and posture characters of words the dictionary mistags as names (子宫 nr, 平卧 nr)
+_BODY = set("宫卧缩颅膜腺管")
+
+
+def _given_stock(cand: str, name_word: bool = False) -> bool:
+    """The given part is made of frequent given-name characters, or a frequent surname opens it (吴桐, 刘桂枝), or
+    (`name_word`) the whole is a name word of the dictionary (宁远 nr, 云霄 nr)."""
+    return all(c in COMMON_GIVEN for c in cand[1:]) or cand[0] in SURNAMES_TOP or (
+        name_word and _dictionary_tags().get(cand, "").startswith(("nr", "ns")) and not set(cand) & _BODY)
+
+
+def _bounded(text: str, i: int) -> int:
+    """Length of the Han run at `i` when a separator (or the end) closes it, else 0."""
+    j = i
+    while j < len(text) and _is_han(text[j]):
+        j += 1
+    return j - i if j == len(text) or text[j] in _NAME_END else 0
+
+
+def _label_names(text: str) -> list[tuple[int, int, str]]:
+    """"患者：可心　住院号", "审核：秋爽", "技师：可欣": a person field's label, then a name its separator closes."""
+    out = []
+    for m in _LABEL.finditer(text):
+        label = m.group(1)
+        if label.endswith(_NOT_PERSON_LABELS) or not (label.endswith(_PERSON_LABELS) or label in _ROLE_OF):
+            continue
+        n = _bounded(text, m.end())
+        cand = text[m.end() : m.end() + n]
+        if n <= 3 and name_like(cand, closed=True) and (cand[0] not in _FUNCTION_FIRST or _given_stock(cand)):
+            role = next((r for w, r in _ROLE_OF.items() if label.endswith(w)), "")
+            out.append((m.end(), m.end() + n, role))
+    return out
+
+
+def _after_cue(text: str, i: int, cuts: dict[int, tuple[int, str]] | None) -> int:
+    """Length of a name right after a kin or role word at `i`: closed by a separator, or (three characters of
+    given-name stock, else two) followed by a verb or particle or a word."""
+    n = _bounded(text, i)
+    if 2 <= n <= 3:
+        cand = text[i : i + n]
+        return n if name_like(cand, closed=True) and (cand[0] not in _FUNCTION_FIRST or _given_stock(cand)) else 0
+    for g in (3, 2):
+        cand = text[i : i + g]
+        nxt = text[i + g : i + g + 2]
+        if len(cand) < g or not name_like(cand) or not _given_stock(cand, g == 2) or cand[-1] in _TRAIL_BAD:
+            continue  # and not 龙腾在 of "家属龙腾在护士站"
+        if g == 2 and cand[0] in _FUNCTION_FIRST:
+            continue  # "家属都同意", "医生可考虑"; a three-character reading (可小梅在) stays
+        if nxt[:1] in _NEXT_CHARS or dictionary_word(nxt):
+            if cuts is not None and crosses_words(cuts, i, i + g):
+                continue
+            return g
+    return 0
+
+
+def _cue_names(text: str) -> list[tuple[int, int, str]]:
+    """"儿子冬宝来说", "社工能文⏎", "家属可小梅在", "护士长云霄签字": a kin or role word, then a name."""
+    out = []
+    cuts = None
+    for m in _CUE.finditer(text):
+        i = m.start() + len(m.group(1)) + len(m.group(2))
+        if i < len(text) and _is_han(text[i]) and cuts is None:
+            cuts = word_cuts(text)
+        n = _after_cue(text, i, cuts)
+        if n:
+            out.append((i, i + n, _ROLE_OF.get(m.group(1), "")))
+    return out
+
+
+def _titled_names(text: str) -> list[tuple[int, int, str]]:
+    """"请那英医生会诊", "，门捷护士长安排": a name between a clean left edge and a clinician's title."""
+    out = []
+    for m in _TITLE_AFTER.finditer(text):
+        if re.match(r"[ \t\u3000]*[:：）)]", text[m.end() : m.end() + 4]):
+            continue  # "值舱医师：", "（规培医师）": the word before qualifies a label, it is no name
+        if read_name(text, m.end()):
+            continue  # "椅旁护士蒋春晖": the title is a role word here, its name follows it
+        for g in (3, 2):
+            s = m.start() - g
+            if s < 0:
+                continue
+            cand = text[s : m.start()]
+            left = text[s - 1 : s]
+            if left and _is_han(left) and left not in _BEFORE_NAME and left not in "请找问":
+                continue
+            if cand[-1] in _POST_END or cand[-1] in _TRAIL_BAD or not name_like(cand) or (
+                    (g == 3 or cand[0] in _FUNCTION_FIRST) and not all(c in COMMON_GIVEN for c in cand[1:])):
+                continue  # not 需在 of "需在医生指导下"
+            out.append((s, m.start(), CLINICIAN))
+            break
+    return out
+
+
+def _header_names(text: str) -> list[tuple[int, int, str]]:
+    """"冷月，72岁", "门学文，30岁，初产": a line (or field) that opens with a name and the patient's sex or age."""
+    out = []
+    for m in _HEADER.finditer(text):
+        cand = m.group(1)
+        if name_like(cand, closed=True) and not any(c in "男女性岁龄" for c in cand) and cand[-1] not in "人者儿":
+            out.append((m.start(1), m.end(1), PATIENT))
+    return out
+
+
+def _speaker_names(text: str) -> list[tuple[int, int, str]]:
+    """"门学文：孩子一哭我就心慌" twice: a turn-taker of a transcript, whose label opens two lines or more."""
+    seen: dict[str, list[int]] = {}
+    for m in _SPEAKER.finditer(text):
+        cand = m.group(1)
+        if name_like(cand) and cand[-1] not in _LABEL_END:
+            seen.setdefault(cand, []).append(m.start(1))
+    return [(s, s + len(c), "") for c, at in seen.items() if len(at) >= 2 for s in at]
+
+
+def cued_names(text: str) -> list[tuple[int, int, str]]:
+    return _label_names(text) + _cue_names(text) + _titled_names(text) + _header_names(text) + _speaker_names(text)
+
