@@ -164,7 +164,8 @@ def _titled_names(text: str) -> list[tuple[int, int, str]]:
     for m in _TITLE_AFTER.finditer(text):
         if re.match(r"[ \t\u3000]*[:：）)]", text[m.end() : m.end() + 4]):
             continue  # "值舱医师：", "（规培医师）": the word before qualifies a label, it is no name
-        if read_name(text, m.end()):
+        if read_name(text, m.end()) or (surname_len(text, m.end(), rare=False)
+                                         and not dictionary_word(text[m.end() : m.end() + 2])):
             continue  # "椅旁护士蒋春晖": the title is a role word here, its name follows it
         for g in (3, 2):
             s = m.start() - g
