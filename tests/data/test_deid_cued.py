@@ -16,6 +16,7 @@ from medgo.data.deid_names import read_name
         ("受检者：门晓妍　检查号：MR2231", "门晓妍"),  # 门: a surname outside the lists, under a person label
         ("复核：秋语", "秋语"),
         ("协助：社工能岚\n记录：略", "能岚"),  # 能, a particle, with given-name stock after it, closed by the line end
+        ("其丈夫陈静瑜，", "陈静瑜"),
         ("儿子冬建军说路上摔了一跤。", "冬建军"),  # a kin word, three characters of given-name stock, then 说
         ("家属可秀兰在走廊等候。", "可秀兰"),
         ("护士长云霄签字。", "云霄"),  # a name word of the dictionary (云霄 nr) before a word (签字)
@@ -43,6 +44,7 @@ def test_a_name_after_a_strong_cue_is_found_whatever_its_surname(text: str, name
         "请心内科医生会诊，请上级医生查看。",
         "患者，男，45岁，咳嗽3天。",
         "医生：多喝水。\n医生：按时服药。",  # a label that opens two lines is no speaker's name
+        "复发时只好让患者平躺，缩短患者寿命。该给我丈夫买些什么？高血压患者伴发叶酸下降。",  # acts after a cue
     ],
 )
 def test_text_around_strong_cues_that_is_no_name_is_kept(text: str) -> None:
@@ -61,3 +63,16 @@ def test_a_reading_ends_before_a_word_that_starts_in_its_last_character() -> Non
     assert read_name(text, text.index("薛明")) == 2  # 薛明 + 多次, not 薛明多
     out = deidentify(text)
     assert "薛明" not in out and "宁远" not in out and "多次沟通" in out and "发现后呼叫" in out, out
+
+
+def test_names_in_person_columns_votes_and_speakers_whatever_the_surname() -> None:
+    table = "姓名\t血压\t签到\n禚明轩\t130/80\t是\n"
+    assert "禚明轩" not in deidentify(table)
+    votes = "经门思远同意，抽血复查。门思远说下周再来。"  # a clause edge before, a person's act after, twice
+    assert "门思远" not in deidentify(votes)
+    once = "有心梗，患者数天来，心律血压有波动。"
+    assert deidentify(once) == once
+    speakers = "郑重：先减量。\n患者：好的。\n郑重：下次再看。\n郑重尊重患者的选择。"  # a dictionary word that also acts
+    assert "郑重" not in deidentify(speakers)
+    labels = "郑重：请按时服药。\n郑重：请复查。"  # the same word as a heading only: kept
+    assert "郑重" in deidentify(labels)

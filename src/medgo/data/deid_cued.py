@@ -21,6 +21,7 @@ from medgo.data.deid_lexicon import (
     NOT_NAMES_ROLE,
     PATIENT_CUES,
     SURNAMES_TOP,
+    TITLES_AFTER,
 )
 from medgo.data.deid_names import (
     _AFTER_NAME,
@@ -31,7 +32,7 @@ from medgo.data.deid_names import (
     _NOT_PERSON_LABELS,
     _PERSON_LABELS,
     _ROLE_OF,
-    _TRAIL_BAD,
+    _TABLE_HEADS,
     _VERB_NEXT,
     CLINICIAN,
     PATIENT,
@@ -43,6 +44,7 @@ from medgo.data.deid_names import (
     plausible_given,
     read_name,
     surname_len,
+    table_cells,
     word_cuts,
 )
 
@@ -50,11 +52,13 @@ _H = "\u4e00-\u9fff"
 # generic person words and field values that stand where a name would (患者：本人, 受检者：男性, 审核：通过)
 _GENERIC = {"本人", "男性", "女性", "男孩", "女孩", "老人", "小孩", "孩子", "产妇", "孕妇", "婴儿", "新生儿", "患儿",
             "通过", "同意", "拒绝", "不详", "未知", "已签", "未签", "代签", "无", "暂无", "空缺", "待定", "双方", "全体"}
-_PERSON_WORDS = set(KIN_WORDS) | set(CLINICIAN_ROLES) | set(PATIENT_CUES) | set(_ROLE_OF)
+_PERSON_WORDS = set(KIN_WORDS) | set(CLINICIAN_ROLES) | set(PATIENT_CUES) | set(_ROLE_OF) | set(TITLES_AFTER)
 # a first character that is a particle, a pronoun or a clinical character is no surname here
-_FIRST_BAD = NAME_STOP | _GIVEN_BAD | set("我你他她它这此该其每各某本想会遂不没很太刚又仍使令升降吃喝用做看听代")
+_FIRST_BAD = NAME_STOP | _GIVEN_BAD | set("我你他她它这此该其每各某本想会遂不没很太刚又仍使令升降吃喝用做看听代数几多半近约全整")
 # particles that are surnames too (都蕾, 可心, 能文): a reading that starts with one needs given-name stock
 _FUNCTION_FIRST = _FUNCTION_SURNAMES | set("能那会")
+# particles that end no name after a cue (家属龙腾|在, 需|在); 来 and 去 do (冬宝来)
+_PARTICLE_END = _AFTER_NAME | set("了着过")
 # the last character of a department or a post (管床, 值班, 责任组), not of a name before a title
 _POST_END = set("床班级组队室科")
 # what follows a name that a cue opened without a separator: a verb or particle ("儿子冬宝来说", "可小梅在")
@@ -84,8 +88,8 @@ def name_like(cand: str, closed: bool = False) -> bool:
         return False
     if dictionary_word(cand) and not (closed and surname_len(cand, 0) and _dictionary_tags()[cand][:1] in "nat"):
         return False  # 病情, 安排
-    if len(cand) == 3 and dictionary_word(cand[:2]):
-        return False  # 精神差 starts with 精神
+    if len(cand) == 3 and dictionary_word(cand[:2]) and not (closed and all(c in COMMON_GIVEN for c in cand[1:])):
+        return False  # 精神差 starts with 精神; closed, 风雪梅 stays a name
     return plausible_given(cand[1:])
 
 
@@ -95,9 +99,11 @@ _BODY = set("宫卧缩颅膜腺管")
 
 def _given_stock(cand: str, name_word: bool = False) -> bool:
     """The given part is made of frequent given-name characters, or a frequent surname opens it (吴桐, 刘桂枝), or
-    (`name_word`) the whole is a name word of the dictionary (宁远 nr, 云霄 nr)."""
+    (`name_word`) it opens with a surname and the whole is a name word of the dictionary (宁远 nrfg; the
+    dictionary tags 买些 and 平躺 nr too)."""
     return all(c in COMMON_GIVEN for c in cand[1:]) or cand[0] in SURNAMES_TOP or (
-        name_word and _dictionary_tags().get(cand, "").startswith(("nr", "ns")) and not set(cand) & _BODY)
+        name_word and surname_len(cand, 0) and _dictionary_tags().get(cand, "").startswith(("nr", "ns"))
+        and not set(cand) & _BODY)
 
 
 def _bounded(text: str, i: int) -> int:
@@ -128,16 +134,17 @@ def _after_cue(text: str, i: int, cuts: dict[int, tuple[int, str]] | None) -> in
     given-name stock, else two) followed by a verb or particle or a word."""
     n = _bounded(text, i)
     if 2 <= n <= 3:
+        # no colon: a word of the dictionary here is what the person does or has (患者平躺，, 患者寿命。)
         cand = text[i : i + n]
-        return n if name_like(cand, closed=True) and (cand[0] not in _FUNCTION_FIRST or _given_stock(cand)) else 0
+        return n if name_like(cand) and _given_stock(cand, True) else 0
     for g in (3, 2):
         cand = text[i : i + g]
         nxt = text[i + g : i + g + 2]
-        if len(cand) < g or not name_like(cand) or not _given_stock(cand, g == 2) or cand[-1] in _TRAIL_BAD:
+        if len(cand) < g or not name_like(cand) or not _given_stock(cand, g == 2) or cand[-1] in _PARTICLE_END:
             continue  # and not 龙腾在 of "家属龙腾在护士站"
         if g == 2 and cand[0] in _FUNCTION_FIRST:
             continue  # "家属都同意", "医生可考虑"; a three-character reading (可小梅在) stays
-        if nxt[:1] in _NEXT_CHARS or dictionary_word(nxt):
+        if nxt[:1] in _NEXT_CHARS or _dictionary_tags().get(nxt, "").startswith("v"):  # 谈话, 签字; not 叶酸
             if cuts is not None and crosses_words(cuts, i, i + g):
                 continue
             return g
@@ -175,7 +182,7 @@ def _titled_names(text: str) -> list[tuple[int, int, str]]:
             left = text[s - 1 : s]
             if left and _is_han(left) and left not in _BEFORE_NAME and left not in "请找问":
                 continue
-            if cand[-1] in _POST_END or cand[-1] in _TRAIL_BAD or not name_like(cand) or (
+            if cand[-1] in _POST_END or cand[-1] in _PARTICLE_END or not name_like(cand) or (
                     (g == 3 or cand[0] in _FUNCTION_FIRST) and not all(c in COMMON_GIVEN for c in cand[1:])):
                 continue  # not 需在 of "需在医生指导下"
             out.append((s, m.start(), CLINICIAN))
@@ -198,11 +205,56 @@ def _speaker_names(text: str) -> list[tuple[int, int, str]]:
     seen: dict[str, list[int]] = {}
     for m in _SPEAKER.finditer(text):
         cand = m.group(1)
-        if name_like(cand) and cand[-1] not in _LABEL_END:
+        if name_like(cand, closed=True) and cand[-1] not in _LABEL_END:
             seen.setdefault(cand, []).append(m.start(1))
-    return [(s, s + len(c), "") for c, at in seen.items() if len(at) >= 2 for s in at]
+    # a word of the dictionary (郑重, 温柔) speaks only if the narrative names it too, outside the turns
+    return [(s, s + len(c), "") for c, at in seen.items() if len(at) >= 2
+            and (name_like(c) or text.count(c) > len(at)) for s in at]
+
+
+def _table_names(text: str) -> list[tuple[int, int, str]]:
+    """Cells of a column headed by a person field ("| 姓名 |" above "| 禚立新 |"), whatever the surname."""
+    out: list[tuple[int, int, str]] = []
+    for k, cell in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS)):
+        for m in re.finditer(r"[^、/，,；;\s]+", cell):
+            if name_like(m.group(0), closed=True):
+                out.append((k + m.start(), k + m.end(), ""))
+    return out
+
+
+# what a person does right after being named in running text ("吴桐说", "徐冉同意", "门捷嘱")
+_PERSON_NEXT = ("说", "问", "答", "嘱", "称", "表示", "同意", "签字", "交代", "提醒", "安排", "负责", "告知", "要求",
+                "认为", "建议", "查看", "发现", "拒绝", "尊重", "辨认", "确认", "解释", "打电话", "陪同", "替", "让")
+_CLAUSE_EDGE = set("，,。；;：:！!？?\n \t\u3000、") | _BEFORE_NAME | set("请找让给叫")
+
+
+def _acts_at(text: str, j: int) -> bool:
+    """A person's act starts at `j`, and a one-character one is no part of a longer word (说|明, 问|题)."""
+    v = next((v for v in _PERSON_NEXT if text.startswith(v, j)), "")
+    return bool(v) and not (len(v) == 1 and dictionary_word(text[j : j + 2]))
+
+
+def _voted_names(text: str) -> list[tuple[int, int, str]]:
+    """A name with no cue and any surname, read where a clause opens (or a particle stands) before it and a
+    person's act follows it, at two places or more in the note ("经徐冉同意…徐冉说", "找门捷看，门捷嘱")."""
+    places: dict[str, list[int]] = {}
+    for i in range(len(text) - 2):
+        if i and text[i - 1] not in _CLAUSE_EDGE:
+            continue
+        for g in (3, 2):
+            cand = text[i : i + g]
+            if _acts_at(text, i + g) and name_like(cand):
+                places.setdefault(cand, []).append(i)
+                break
+    places = {c: at for c, at in places.items() if len(at) >= 2}
+    if not places:
+        return []
+    cuts = word_cuts(text)
+    return [(i, i + len(c), "") for c, at in places.items()
+            if len(kept := [i for i in at if not crosses_words(cuts, i, i + len(c))]) >= 2 for i in kept]
 
 
 def cued_names(text: str) -> list[tuple[int, int, str]]:
-    return _label_names(text) + _cue_names(text) + _titled_names(text) + _header_names(text) + _speaker_names(text)
+    return (_label_names(text) + _cue_names(text) + _titled_names(text) + _header_names(text) + _speaker_names(text)
+            + _table_names(text) + _voted_names(text))
 
