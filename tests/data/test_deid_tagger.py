@@ -195,3 +195,14 @@ def test_training_members_writes_each_and_drops_stale_ones(tmp_path: Path) -> No
     assert meta["members"] == 2 and (out / "member1" / "tagger.pt").is_file() and not (out / "member5").exists()
     assert json.loads((out / "member1" / "tagger.json").read_text("utf-8"))["recipe"]["seed"] == 5
     assert len(NameTagger(out).members) == 2
+
+
+def test_odd_surnames_come_from_the_corpus_and_are_no_clinical_characters_or_particles() -> None:
+    from medgo.data.deid_lexicon import SURNAMES_1, SURNAMES_RARE
+
+    corpus_chars = list("那冬可痛炎的了是王李患者说")
+    sample = NameSampler(random.Random(7), corpus_chars, odd=1.0)
+    assert set(sample.odd_pool) == set("那冬可")  # not 痛炎 (clinical), 的了是说 (particles), 王李 (listed)
+    firsts = {sample()[0] for _ in range(200)}
+    assert firsts <= set("那冬可") and not firsts & (SURNAMES_1 | SURNAMES_RARE)
+    assert {NameSampler(random.Random(7), corpus_chars)()[0] for _ in range(200)}.isdisjoint("那冬可")

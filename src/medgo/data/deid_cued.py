@@ -57,8 +57,8 @@ _PERSON_WORDS = set(KIN_WORDS) | set(CLINICIAN_ROLES) | set(PATIENT_CUES) | set(
 _FIRST_BAD = NAME_STOP | _GIVEN_BAD | set("我你他她它这此该其每各某本想会遂不没很太刚又仍使令升降吃喝用做看听代数几多半近约全整")
 # particles that are surnames too (都蕾, 可心, 能文): a reading that starts with one needs given-name stock
 _FUNCTION_FIRST = _FUNCTION_SURNAMES | set("能那会")
-# particles that end no name after a cue (家属龙腾|在, 需|在); 来 and 去 do (冬宝来)
-_PARTICLE_END = _AFTER_NAME | set("了着过")
+# particles that end no name after a cue (家属龙腾|在, 张三|因, 需|在); 来 and 去 do (冬宝来)
+_PARTICLE_END = _AFTER_NAME | set("了着过") | (NAME_STOP - set("来去"))
 # the last character of a department or a post (管床, 值班, 责任组), not of a name before a title
 _POST_END = set("床班级组队室科")
 # what follows a name that a cue opened without a separator: a verb or particle ("儿子冬宝来说", "可小梅在")

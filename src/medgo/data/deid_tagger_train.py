@@ -27,6 +27,7 @@ from typing import Any
 
 from medgo.data.deid_lexicon import (
     COMMON_GIVEN,
+    NAME_STOP,
     SURNAMES_1,
     SURNAMES_2,
     SURNAMES_2_DISTINCT,
@@ -34,6 +35,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_RARE,
     SURNAMES_TOP,
 )
+from medgo.data.deid_names import _GIVEN_BAD
 from medgo.data.deid_tagger import FEATURES, PAD, UNK, build_model, char_features
 from medgo.errors import ConfigError
 from medgo.log import console
@@ -57,6 +59,7 @@ class TaggerTrainConfig:
     threshold: float = 0.5
     threads: int = 0  # 0: torch's default
     members: int = 1  # networks trained with seeds seed, seed+1, ... and averaged (member1/, member2/ in `out`)
+    odd_surnames: float = 0.1  # share of planted names whose surname is a corpus character outside the lists
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -143,8 +146,15 @@ class NameSampler:
     """Chinese names: frequent surnames weighted by rank, some rare and compound ones; one or two given-name
     characters, mostly frequent given-name characters, sometimes any character seen in the corpus."""
 
-    def __init__(self, r: random.Random, corpus_chars: list[str], corpus_words: list[str] | None = None) -> None:
+    def __init__(self, r: random.Random, corpus_chars: list[str], corpus_words: list[str] | None = None,
+                 odd: float = 0.0) -> None:
         self.r = r
+        # surnames outside the lists (门, 那, 冬, 可 ...): any corpus character that is not clinical, so that the
+        # tagger learns the places names stand in rather than the surname list alone
+        known = SURNAMES_1 | SURNAMES_RARE | {c for s in SURNAMES_2 | SURNAMES_2_RARE for c in s}
+        not_surnames = _GIVEN_BAD | NAME_STOP | set("的了是也就不没很我你他她它们这哪么吗呢吧啊呀哦嗯")
+        self.odd_pool = [c for c in corpus_chars if c not in known and c not in not_surnames] or sorted(SURNAMES_TOP)
+        self.odd = odd
         self.top = sorted(SURNAMES_TOP)
         self.weights = [1.0 / (10 + i) for i in range(len(self.top))]
         r.shuffle(self.weights)  # set order is not frequency order: spread the weight without a rank bias
@@ -156,6 +166,8 @@ class NameSampler:
         self.words = corpus_words or []  # ordinary two-character words as given names (江海, 田野, 天明)
 
     def surname(self) -> str:
+        if self.odd and self.r.random() < self.odd:
+            return self.r.choice(self.odd_pool)
         x = self.r.random()
         if x < 0.06:
             return self.r.choice(self.compound)
@@ -250,7 +262,8 @@ def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
     # name would teach the tagger to take the disease for one
     after_surname = {w[k + 1 : k + 3] for w in windows[:20000] for k in range(len(w) - 2) if w[k] in SURNAMES_1}
     bigrams = Counter({b: k for b, k in bigrams.items() if b not in after_surname})
-    sample = NameSampler(r, [c for c, k in counts.most_common(3000)], [b for b, k in bigrams.most_common(3000)])
+    sample = NameSampler(r, [c for c, k in counts.most_common(3000)], [b for b, k in bigrams.most_common(3000)],
+                         odd=cfg.odd_surnames)
     out: list[tuple[str, list[int]]] = []
     for k, w in enumerate(windows):
         if r.random() < 0.35:  # names right after a line break: a short real line as a heading above
