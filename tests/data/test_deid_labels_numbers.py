@@ -69,3 +69,9 @@ def test_the_other_professions_of_a_hospital_name_people(text: str, name: str) -
     out = deidentify(text)
     assert name not in out, out
     assert "建议" in out or "建议" not in text  # 叶青|建议: the name ends before a word that starts there
+
+
+def test_an_address_keeps_the_room_number_after_its_last_unit() -> None:
+    out = deidentify("药盒寄四川省成都市武侯区人民南路四段17号2栋3单元402。")
+    assert "402" not in out and "人民南路" not in out, out
+    assert deidentify("住院部3楼15床，5单元2次").endswith("5单元2次")

@@ -149,6 +149,7 @@ _ADDR_UNIT = (
 )
 _ADDR = re.compile("(?:" + _ADDR_UNIT + "){2,}")
 _ADDR_STRONG = re.compile(r"(?:省|市|县|乡|村|路|街|巷|弄|号|小区|栋|幢|单元|室|胡同)")  # not 镇: "口服镇痛镇静"
+_ADDR_ROOM = re.compile(r"[0-9]{1,5}(?:室|房|号)?(?![0-9A-Za-z.．%]|\s*(?:mg|ml|kg|cm|mm|次|岁|天|人|例|分|床))")
 _ADDR_START_STOP = set("于在至到往来去入及和与、的是为从经由诊住家现居系")
 _HOSP = re.compile(r"(?:医院|卫生院|保健院|卫生服务中心|诊所|门诊部|医学中心)")
 _HOSP_STOP = set("于在至到往来去入及与、的是为从经由诊行后前曾再就送转回住即并且而且又均已")
@@ -293,6 +294,9 @@ def _find_places(text: str, hospitals: bool) -> list[Span]:
                 s += 1
             else:
                 break
+        room = _ADDR_ROOM.match(text, e) if text[e - 2 : e] == "单元" or text[e - 1] in "栋幢楼" else None
+        if room:
+            e = room.end()  # "2栋3单元402": the room number after the last unit
         if len(_ADDR_STRONG.findall(text[s:e])) >= 1 and e - s >= 4:
             out.append(Span(s, e, "ADDRESS"))
     if hospitals:
