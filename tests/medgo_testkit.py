@@ -123,8 +123,7 @@ def train_tiny_deid_tagger(root: Path) -> Path:
         for s in DEID_SENTENCES * 30:
             f.write(json.dumps({"text": s}, ensure_ascii=False) + "\n")
     cfg = TaggerTrainConfig(corpus=[str(corpus)], out=str(root / "tagger"), segments=2000, synth_notes=200,
-                            steps=700, batch=32, dim=96, blocks=(1, 2, 4), plant=0.8, seed=3, threads=2,
-                            odd_surnames=0.0)  # 20 sentences give no pool of odd surnames, only their own words
+                            steps=700, batch=32, dim=96, blocks=(1, 2, 4), plant=0.8, seed=3, threads=2)
     meta = train_tagger(cfg)
     assert meta["held_out"]["recall"] > 0.8, meta["held_out"]
     return Path(cfg.out)

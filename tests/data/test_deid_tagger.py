@@ -206,3 +206,13 @@ def test_odd_surnames_come_from_the_corpus_and_are_no_clinical_characters_or_par
     firsts = {sample()[0] for _ in range(200)}
     assert firsts <= set("那冬可") and not firsts & (SURNAMES_1 | SURNAMES_RARE)
     assert {NameSampler(random.Random(7), corpus_chars)()[0] for _ in range(200)}.isdisjoint("那冬可")
+
+
+def test_plausible_takes_an_odd_surname_only_when_sure_and_never_a_drug_named_after_a_person() -> None:
+    from medgo.data.deid_tagger import ODD_SURNAME_SCORE, plausible
+
+    text = "门学文诉头痛，口服季德胜蛇药片。"
+    assert plausible(text, 0, 3, ODD_SURNAME_SCORE) and not plausible(text, 0, 3, ODD_SURNAME_SCORE - 0.1)
+    k = text.index("季德胜")
+    assert not plausible(text, k, k + 3, 0.99) and not plausible(text, k, k + 2, 0.99)  # 蛇药片 follows: a drug
+    assert not plausible("患者平卧硬板床。", 2, 4, 0.99)  # an odd first character and no name (平卧)

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from medgo.data.deid_cued import name_like
 from medgo.data.deid_lexicon import (
     COMMON_GIVEN,
     NOT_NAMES_CLINICAL,
@@ -26,6 +27,7 @@ from medgo.data.deid_lexicon import (
 )
 from medgo.data.deid_names import (
     CHEM_NEXT,
+    _dictionary_tags,
     clinical_term_at,
     crosses_words,
     ends_a_word,
@@ -92,14 +94,29 @@ def char_features(text: str) -> list[tuple[float, float, float, float]]:
 _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某")
 
 
+# what follows a person's name in a drug's name
+_DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "注射液", "酊", "栓")
+# the score a reading needs when its first character is in no surname list
+ODD_SURNAME_SCORE = 0.8
+
+
 def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tuple[int, str]] | None = None) -> bool:
-    """A tagged span may be a name: it starts with a surname and is not a clinical or common word, nor the
-    start of a clinical term standing there ("贾第" of 贾第鞭毛虫), nor the end of a word that starts before
-    it ("中段癌" is not 段癌, "如何才能" not 何才能), nor part of a chemical's name, nor (three characters or
-    more) across a word of the dictionary segmentation `cuts` (computed here when not given)."""
+    """A tagged span may be a name: no drug's name follows it (季德胜|蛇药片); it starts with a surname (or, read
+    with a score of ODD_SURNAME_SCORE or more, looks like a name whatever its first character: 门学文, 那英); and it
+    is not a clinical or common word, nor the start of a clinical term standing there ("贾第" of 贾第鞭毛虫), nor the
+    end of a word that starts before it ("中段癌" is not 段癌, "如何才能" not 何才能), nor part of a chemical's
+    name, nor (three characters or more) across a word of the dictionary segmentation `cuts` (computed here when
+    not given)."""
     cand = text[a:b]
     sl = surname_len(cand, 0, rare=True)
-    if not (2 <= b - a <= 5 and sl):
+    if text.startswith(_DRUG_FORM, b) or ("\u4e00" <= text[b : b + 1] <= "\u9fff" and text.startswith(_DRUG_FORM, b + 1)):
+        return False  # a drug named after its maker, or a short reading of it (季德胜蛇药片, 季德|胜蛇药片)
+    if not sl:
+        # a surname outside the lists (门学文, 那英): only a sure reading that looks like a name whatever its surname
+        # and no entry of the dictionary at all (its name tags are noisy: 平卧 nr, 子宫 nr)
+        return (2 <= b - a <= 3 and score >= ODD_SURNAME_SCORE and name_like(cand) and cand not in _dictionary_tags()
+                and not ends_a_word(text, a))
+    if not 2 <= b - a <= 5:
         return False
     if cand in NOT_NAMES_CLINICAL or (not_a_name(cand) and score < 0.9):  # a very sure tagger may read 江海 as a name
         return False
