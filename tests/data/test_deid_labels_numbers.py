@@ -75,3 +75,19 @@ def test_an_address_keeps_the_room_number_after_its_last_unit() -> None:
     out = deidentify("药盒寄四川省成都市武侯区人民南路四段17号2栋3单元402。")
     assert "402" not in out and "人民南路" not in out, out
     assert deidentify("住院部3楼15床，5单元2次").endswith("5单元2次")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("出示了患者的就诊卡M-8646440，核对后交付。", "8646440"),  # a card named without 号
+        ("ART编号：10505552　随访日期：见下", "10505552"),  # a programme's number: letters before 编号
+        ("慢性呼吸衰竭\n2016.07.1710:30在床旁更换套管", "2016.07.17"),  # a time right after the date
+    ],
+)
+def test_cards_programme_numbers_and_dates_run_into_a_time(text: str, value: str) -> None:
+    assert value not in deidentify(text)
+
+
+def test_a_bare_item_number_stays() -> None:
+    assert deidentify("编号：1234 项目：血常规") == "编号：1234 项目：血常规"

@@ -90,7 +90,7 @@ _LANDLINE = re.compile(
 _PHONE_CUE = re.compile(r"(?:电话|手机|联系方式|联系电话|手机号(?:码)?|座机|TEL|Tel|tel)[:：\s为是]*(\d[\d\s-]{5,14}\d)" + _NA)
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _RECORD_CUE = re.compile(
-    r"(?:住院病历号|病历号|住院号|门诊号|急诊号|病案号|床号|ID号|登记号|就诊号|就诊卡号|医保卡号|社保卡号|卡号|检查号|"
+    r"(?:住院病历号|病历号|住院号|门诊号|急诊号|病案号|床号|ID号|登记号|就诊号|就诊卡|医保卡|社保卡|诊疗卡|健康卡|卡号|检查号|"
     r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|(?<![A-Za-z])ID)(?:号码|码|号)?"
     r"[:：\s为是]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{0,24})" + _NA
 )
@@ -99,6 +99,7 @@ _RECORD_CUE = re.compile(
 _RECORD_GENERIC = re.compile(
     r"[\u4e00-\u9fff]{1,5}(?:号码|编号|编码|号|码)[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})" + _NA
 )
+_LETTER_BEFORE = re.compile(r"[A-Za-z]编号")  # "ART编号：10505552" is a programme's record number; "编号：1" an item
 _CODE_HEAD = re.compile(r"(?:号|号码|编号|编码|码|ID)$")
 _NOT_PERSON_CODES = ("批号", "型号", "货号", "序号", "页码", "版号", "规格号")  # a drug lot is nobody's record
 _TABLE_CODE = re.compile(r"(?<![0-9A-Za-z-])(?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24}(?![0-9A-Za-z-])")
@@ -109,7 +110,8 @@ _BED = re.compile(r"(?<![0-9A-Za-z.])(\d{1,3}|[A-Za-z]\d{1,3})(?=床(?![旁边�
 _Y = r"((?:19|20)\d{2})"
 _DATE_PATTERNS = [
     ("ymd", re.compile(_Y + r"\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")),
-    ("ymd", re.compile(r"(?<!\d)" + _Y + r"([-/.])(\d{1,2})\2(\d{1,2})(?![\d.])")),
+    # a time may follow with no space ("2016.07.1710:30")
+    ("ymd", re.compile(r"(?<!\d)" + _Y + r"([-/.])(\d{1,2})\2(\d{1,2})(?:(?![\d.])|(?=(?:[01]\d|2[0-3])[:：][0-5]\d))")),
     ("ymd8", re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")),
     ("ym", re.compile(_Y + r"\s*年\s*(\d{1,2})\s*月(?!\s*\d)")),
     ("md", re.compile(r"(?<![\d.年])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")),
@@ -191,7 +193,8 @@ def _find_numbers(text: str) -> list[Span]:
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_CUE.finditer(text)]
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _BED.finditer(text)]
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_GENERIC.finditer(text)
-            if sum(c.isdigit() for c in m.group(1)) >= 4 and not m.group(0).startswith("编号")]
+            if sum(c.isdigit() for c in m.group(1)) >= 4
+            and not (m.group(0).startswith("编号") and not _LETTER_BEFORE.match(text, max(0, m.start() - 1)))]
     # "| 床号 | 姓名 | 住院号 |" over "| 12床 | 林芷若 | H9732480 |": codes in a column headed by a number label
     for k, c in table_cells(text, lambda h: bool(_CODE_HEAD.search(h)) and not h.endswith(_NOT_PERSON_CODES)):
         for m in _TABLE_CODE.finditer(c):

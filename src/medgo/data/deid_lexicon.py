@@ -174,7 +174,7 @@ NOT_NAMES_CLINICAL = {
     "范可尼", "梅尼埃", "何杰金", "霍奇金", "雷诺", "华氏", "贝赫切特", "甘油三酯", "卡托普利", "齐拉西酮", "雷贝拉唑",
     "雷尼替丁", "洛索洛芬", "洛伐他汀", "罗库溴铵", "舒芬太尼", "舒必利", "孟鲁司特", "熊去氧胆酸", "金刚烷胺",
     "陆军", "金黄色葡萄球菌", "石膏", "芦荟", "芦根", "胡黄连", "方案", "单硝酸", "艾司唑仑", "姜黄", "葛根", "杜仲", "柴胡",
-    "房扑", "房早", "房缺", "房速", "房间隔", "窦性", "室早", "室速", "室颤",
+    "房扑", "房早", "房缺", "房速", "房间隔", "窦性", "室早", "室速", "室颤", "黎明现象",
 }
 # Given-name characters that are rare in clinical vocabulary: a frequent surname followed by them reads as a
 # name even in running text with no cue ("…护送谢军至放射科"). Characters common in clinical words are left
