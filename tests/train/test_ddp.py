@@ -99,12 +99,22 @@ def test_two_nodes_run_data_and_eval_once_and_train_together(tmp_path: Path) -> 
             f"run_pipeline(load_config({str(cfg_path)!r}, {overrides!r}), stages=['data', 'tokenizer', 'pretrain'])")
     port = str(_free_port())
     procs = []
+    first = ""
     for rank in ("1", "0"):  # the follower first: it must wait, not run the data stage itself
         env = {**os.environ, "MEDGO_MACHINE_RANK": rank, "MEDGO_MAIN_PROCESS_IP": "127.0.0.1",
                "MEDGO_MAIN_PROCESS_PORT": port, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
         procs.append(subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
+        if rank == "1":
+            # the leader starts once the follower waits: on a busy machine a leader started at once could finish
+            # the data stage before the follower has imported torch, and the follower would find it done
+            assert procs[0].stdout is not None
+            for line in procs[0].stdout:
+                first += line
+                if "waiting for node 0" in line:
+                    break
     logs = [p.communicate(timeout=400)[0] for p in procs]
+    logs[0] = first + logs[0]
     assert [p.returncode for p in procs] == [0, 0], logs
     follower, leader = logs
     assert "node 1: waiting for node 0 to finish stage data" in follower
