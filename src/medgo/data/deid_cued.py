@@ -41,11 +41,11 @@ from medgo.data.deid_names import (
     _is_han,
     crosses_words,
     dictionary_word,
+    note_cuts,
     plausible_given,
     read_name,
     surname_len,
     table_cells,
-    word_cuts,
 )
 
 _H = "\u4e00-\u9fff"
@@ -75,6 +75,10 @@ _SPEAKER = re.compile(r"^[ \t\u3000]*([" + _H + r"]{2,3})[ \t\u3000]*[:：]", re
 _LABEL_END = set("师员者人生士号名期间别龄址话科室录核意见断史诉果查目称型式况签字位务单表栏项注") - COMMON_GIVEN
 
 
+_CLINICAL_IN = re.compile(_alt(NOT_NAMES_CLINICAL))
+_PERSON_START = re.compile(_alt(tuple(_PERSON_WORDS)))
+
+
 def name_like(cand: str, closed: bool = False) -> bool:
     """`cand` (two or three Han characters) could be a name with any surname: no common or clinical word, no
     generic person word, no place/unit/clinical character after the first. `closed` (a label or a role word
@@ -84,7 +88,7 @@ def name_like(cand: str, closed: bool = False) -> bool:
         return False
     if cand in _GENERIC or cand in _PERSON_WORDS or cand in NOT_NAMES or cand in NOT_NAMES_ROLE:
         return False
-    if any(w in cand for w in NOT_NAMES_CLINICAL) or any(cand.startswith(w) for w in _PERSON_WORDS):
+    if _CLINICAL_IN.search(cand) or _PERSON_START.match(cand):
         return False
     if dictionary_word(cand) and not (closed and surname_len(cand, 0) and _dictionary_tags()[cand][:1] in "nat"):
         return False  # 病情, 安排
@@ -158,7 +162,7 @@ def _cue_names(text: str) -> list[tuple[int, int, str]]:
     for m in _CUE.finditer(text):
         i = m.start() + len(m.group(1)) + len(m.group(2))
         if i < len(text) and _is_han(text[i]) and cuts is None:
-            cuts = word_cuts(text)
+            cuts = note_cuts(text)
         n = _after_cue(text, i, cuts)
         if n:
             out.append((i, i + n, _ROLE_OF.get(m.group(1), "")))
@@ -225,13 +229,14 @@ def _table_names(text: str) -> list[tuple[int, int, str]]:
 # what a person does right after being named in running text ("吴桐说", "徐冉同意", "门捷嘱")
 _PERSON_NEXT = ("说", "问", "答", "嘱", "称", "表示", "同意", "签字", "交代", "提醒", "安排", "负责", "告知", "要求",
                 "认为", "建议", "查看", "发现", "拒绝", "尊重", "辨认", "确认", "解释", "打电话", "陪同", "替", "让")
+_ACTS = re.compile(_alt(_PERSON_NEXT))
 _CLAUSE_EDGE = set("，,。；;：:！!？?\n \t\u3000、") | _BEFORE_NAME | set("请找让给叫")
 
 
 def _acts_at(text: str, j: int) -> bool:
     """A person's act starts at `j`, and a one-character one is no part of a longer word (说|明, 问|题)."""
-    v = next((v for v in _PERSON_NEXT if text.startswith(v, j)), "")
-    return bool(v) and not (len(v) == 1 and dictionary_word(text[j : j + 2]))
+    m = _ACTS.match(text, j)
+    return bool(m) and not (m.end() - j == 1 and dictionary_word(text[j : j + 2]))
 
 
 def _voted_names(text: str) -> list[tuple[int, int, str]]:
@@ -249,7 +254,7 @@ def _voted_names(text: str) -> list[tuple[int, int, str]]:
     places = {c: at for c, at in places.items() if len(at) >= 2}
     if not places:
         return []
-    cuts = word_cuts(text)
+    cuts = note_cuts(text)
     return [(i, i + len(c), "") for c, at in places.items()
             if len(kept := [i for i in at if not crosses_words(cuts, i, i + len(c))]) >= 2 for i in kept]
 

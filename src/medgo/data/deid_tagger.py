@@ -32,9 +32,9 @@ from medgo.data.deid_names import (
     crosses_words,
     ends_a_word,
     not_a_name,
+    note_cuts,
     read_name,
     surname_len,
-    word_cuts,
 )
 
 TAGS = ("O", "B", "I")
@@ -129,7 +129,7 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
         return False
     # three characters or more: not across a word of the dictionary segmentation ("查明病|因", "严格按"); a very
     # sure reading may. (A two-character name's given character joins the next word too often: 何晶|配好.)
-    return b - a < 3 or score >= 0.9 or not crosses_words(word_cuts(text) if cuts is None else cuts, a, b)
+    return b - a < 3 or score >= 0.9 or not crosses_words(note_cuts(text) if cuts is None else cuts, a, b)
 
 
 class _Member:
@@ -237,7 +237,7 @@ class NameTagger:
                 if ln > 1:
                     j, score = i + ln, p[i][0]
             if score >= self.threshold * EVIDENCE_FLOOR:
-                cuts = word_cuts(text) if cuts is None else cuts
+                cuts = note_cuts(text) if cuts is None else cuts
                 if plausible(text, i, j, score, cuts):
                     spans.append((i, j, round(score, 4)))
                 elif j - i == 3 and surname_len(text, i) == 1 and plausible(text, i, j - 1, score, cuts):
