@@ -28,11 +28,12 @@ from medgo.data.deid_names import (
     _BEFORE_NAME,
     _FUNCTION_SURNAMES,
     _GIVEN_BAD,
+    _H,
     _NAME_END,
     _NOT_PERSON_LABELS,
     _PERSON_LABELS,
     _ROLE_OF,
-    _TABLE_HEADS,
+    _SPEAKER,
     _VERB_NEXT,
     CLINICIAN,
     PATIENT,
@@ -41,14 +42,14 @@ from medgo.data.deid_names import (
     _is_han,
     crosses_words,
     dictionary_word,
+    label_role,
     note_cuts,
+    person_cells,
     plausible_given,
     read_name,
     surname_len,
-    table_cells,
 )
 
-_H = "\u4e00-\u9fff"
 # generic person words and field values that stand where a name would (患者：本人, 受检者：男性, 审核：通过)
 _GENERIC = {"本人", "男性", "女性", "男孩", "女孩", "老人", "小孩", "孩子", "产妇", "孕妇", "婴儿", "新生儿", "患儿",
             "通过", "同意", "拒绝", "不详", "未知", "已签", "未签", "代签", "无", "暂无", "空缺", "待定", "双方", "全体"}
@@ -70,7 +71,6 @@ _LABEL = re.compile(r"([" + _H + r"]{1,8})[ \t\u3000]*[:：|｜][ \t\u3000]*")
 _CUE = re.compile("(?=(" + _alt(tuple(_PERSON_WORDS)) + r")([ \t\u3000]*))")
 _HEADER = re.compile(r"(?:^|(?<=[\n：:|｜]))[ \t\u3000]*([" + _H + r"]{2,3})[，,　 ]*(?:(?:男|女)(?:性)?[，,　 ]|\d{1,3}\s*岁)",
                      re.M)
-_SPEAKER = re.compile(r"^[ \t\u3000]*([" + _H + r"]{2,3})[ \t\u3000]*[:：]", re.M)
 # characters that end a form label or a heading rather than a name (技师：, 住院号：, 记录：, 检查所见：)
 _LABEL_END = set("师员者人生士号名期间别龄址话科室录核意见断史诉果查目称型式况签字位务单表栏项注") - COMMON_GIVEN
 
@@ -128,12 +128,11 @@ def _label_names(text: str) -> list[tuple[int, int, str]]:
         n = _bounded(text, m.end())
         cand = text[m.end() : m.end() + n]
         if n <= 3 and name_like(cand, closed=True) and (cand[0] not in _FUNCTION_FIRST or _given_stock(cand)):
-            role = next((r for w, r in _ROLE_OF.items() if label.endswith(w)), "")
-            out.append((m.end(), m.end() + n, role))
+            out.append((m.end(), m.end() + n, label_role(label)))
     return out
 
 
-def _after_cue(text: str, i: int, cuts: dict[int, tuple[int, str]] | None) -> int:
+def _after_cue(text: str, i: int) -> int:
     """Length of a name right after a kin or role word at `i`: closed by a separator, or (three characters of
     given-name stock, else two) followed by a verb or particle or a word."""
     n = _bounded(text, i)
@@ -149,7 +148,7 @@ def _after_cue(text: str, i: int, cuts: dict[int, tuple[int, str]] | None) -> in
         if g == 2 and cand[0] in _FUNCTION_FIRST:
             continue  # "家属都同意", "医生可考虑"; a three-character reading (可小梅在) stays
         if nxt[:1] in _NEXT_CHARS or _dictionary_tags().get(nxt, "").startswith("v"):  # 谈话, 签字; not 叶酸
-            if cuts is not None and crosses_words(cuts, i, i + g):
+            if crosses_words(note_cuts(text), i, i + g):
                 continue
             return g
     return 0
@@ -158,12 +157,9 @@ def _after_cue(text: str, i: int, cuts: dict[int, tuple[int, str]] | None) -> in
 def _cue_names(text: str) -> list[tuple[int, int, str]]:
     """"儿子冬宝来说", "社工能文⏎", "家属可小梅在", "护士长云霄签字": a kin or role word, then a name."""
     out = []
-    cuts = None
     for m in _CUE.finditer(text):
         i = m.start() + len(m.group(1)) + len(m.group(2))
-        if i < len(text) and _is_han(text[i]) and cuts is None:
-            cuts = note_cuts(text)
-        n = _after_cue(text, i, cuts)
+        n = _after_cue(text, i)
         if n:
             out.append((i, i + n, _ROLE_OF.get(m.group(1), "")))
     return out
@@ -218,12 +214,7 @@ def _speaker_names(text: str) -> list[tuple[int, int, str]]:
 
 def _table_names(text: str) -> list[tuple[int, int, str]]:
     """Cells of a column headed by a person field ("| 姓名 |" above "| 禚立新 |"), whatever the surname."""
-    out: list[tuple[int, int, str]] = []
-    for k, cell in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS)):
-        for m in re.finditer(r"[^、/，,；;\s]+", cell):
-            if name_like(m.group(0), closed=True):
-                out.append((k + m.start(), k + m.end(), ""))
-    return out
+    return [(a, a + len(cand), "") for a, cand in person_cells(text) if name_like(cand, closed=True)]
 
 
 # what a person does right after being named in running text ("吴桐说", "徐冉同意", "门捷嘱")

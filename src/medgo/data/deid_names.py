@@ -273,6 +273,11 @@ _PERSON_LABELS = ("姓名", "者", "人", "人员", "医生", "医师", "护士"
                   "复核", "审核", "核对", "经办", "家属", "签到", "出席", "接听", "接诊", "母亲", "父亲", "配偶", "监护")
 
 
+def label_role(label: str) -> str:
+    """The role a form label gives the name after it: its own, else that of a role word it ends with (经治医生)."""
+    return _ROLE_OF.get(label) or next((r for w, r in _ROLE_OF.items() if label.endswith(w)), "")
+
+
 def _label_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _LABEL.finditer(text):
@@ -303,13 +308,7 @@ def _label_names(text: str) -> list[tuple[int, int, str]]:
             continue
         if person and (cand in NOT_NAMES_CLINICAL or clinical_term_at(text, i)):
             continue
-        role = _ROLE_OF.get(label, "")
-        if not role:
-            for w, r in _ROLE_OF.items():
-                if label.endswith(w):
-                    role = r
-                    break
-        out.append((i, j, role))
+        out.append((i, j, label_role(label)))
     return out
 
 
@@ -720,17 +719,22 @@ def table_cells(text: str, is_head: Callable[[str], bool]) -> Iterator[tuple[int
         yield from (cells[i] for i in sorted(cols) if i < len(cells))
 
 
+def person_cells(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, entry) of each entry in the cells of a column headed by a person field; a cell may list several."""
+    for k, c in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS)):
+        for m in re.finditer(r"[^、/，,；;\s]+", c):
+            yield k + m.start(), m.group(0)
+
+
 def _table_names(text: str) -> list[tuple[int, int, str]]:
     """Names in the cells of a table column headed by a person field ("| 床号 | 姓名 | 主管医生 |" above
     "| 3 | 韩宝山 | 吴春生 |"); a cell may list several ("许诺、田野")."""
     out: list[tuple[int, int, str]] = []
-    for k, c in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS)):
-        for m in re.finditer(r"[^、/，,；;\s]+", c):
-            cand = m.group(0)
-            sl = surname_len(cand, 0, True)
-            if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]) \
-                    and not not_a_name(cand):
-                out.append((k + m.start(), k + m.end(), ""))
+    for a, cand in person_cells(text):
+        sl = surname_len(cand, 0, True)
+        if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]) \
+                and not not_a_name(cand):
+            out.append((a, a + len(cand), ""))
     return out
 
 
