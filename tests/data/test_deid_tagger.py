@@ -141,6 +141,9 @@ def test_cli_deid_with_tagger_and_deid_train_errors(tmp_path: Path, tiny_deid_ta
     assert "王永福" not in row["text"] and "拒绝进食" in row["text"]
     r = CliRunner().invoke(app, ["data", "deid-train", "--corpus", str(tmp_path / "missing"), "--out", str(tmp_path / "t")])
     assert r.exit_code == 2 and "no such file or folder" in r.output
+    r = CliRunner().invoke(app, ["data", "deid-train", "--corpus", str(src), "--labelled", str(tmp_path / "gold.jsonl"),
+                                 "--out", str(tmp_path / "t")])
+    assert r.exit_code == 2 and "--labelled" in r.output and "no such file" in r.output
 
 
 def test_decoding_goes_on_past_a_lone_confident_start() -> None:
@@ -216,3 +219,86 @@ def test_plausible_takes_an_odd_surname_only_when_sure_and_never_a_drug_named_af
     k = text.index("季德胜")
     assert not plausible(text, k, k + 3, 0.99) and not plausible(text, k, k + 2, 0.99)  # 蛇药片 follows: a drug
     assert not plausible("患者平卧硬板床。", 2, 4, 0.99)  # an odd first character and no name (平卧)
+
+
+def _names(text: str, y: list[int]) -> list[str]:
+    out, i = [], 0
+    while i < len(y):
+        if y[i] == 1:
+            j = i + 1
+            while j < len(y) and y[j] == 2:
+                j += 1
+            out.append(text[i:j])
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def test_annotated_notes_are_read_with_bad_rows_named_and_counted(tmp_path: Path) -> None:
+    from medgo.data.deid_tagger_train import read_labelled
+
+    text = "患者：夏天　性别：女\n夏天的丈夫白桦陪同，护士周全宣教。"
+    spans = [{"start": m, "end": m + 2, "type": t} for m, t in ((3, "PATIENT"), (11, "PATIENT"), (16, "RELATIVE"),
+                                                                 (23, "CLINICIAN"))]
+    rows = [json.dumps({"text": text, "phi": spans + [{"start": 0, "end": 2, "type": "HOSPITAL"}]}, ensure_ascii=False),
+            "not json", json.dumps({"phi": []}), json.dumps({"text": "短", "spans": [{"start": 0, "end": 9, "type": "NAME"}]}),
+            "", json.dumps({"text": text, "spans": [{"start": 3, "end": 5, "type": "NAME"}]}, ensure_ascii=False)]
+    f = tmp_path / "gold.jsonl"
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    notes, skipped = read_labelled(f)
+    assert [[t[a:b] for a, b in sp] for t, sp in notes] == [["夏天", "夏天", "白桦", "周全"], ["夏天"]]
+    assert [s.split(": ")[0] for s in skipped] == [f"{f}:2", f"{f}:3", f"{f}:4"]  # 4 in = 2 kept + 3 - the blank line
+    assert "outside the text" in skipped[2]
+
+
+def test_renamed_notes_keep_their_contexts_and_shared_surnames() -> None:
+    from medgo.data.deid_tagger_train import rename, windows_of
+
+    text = "患者张建国入院，其子张磊陪护，李敏医生查房。张建国诉头痛，张磊签字。"
+    old = ["张建国", "张磊", "李敏", "张建国", "张磊"]
+    spans, pos = [], 0
+    for n in old:
+        a = text.index(n, pos)
+        spans.append((a, a + len(n)))
+        pos = a + len(n)
+    sample = NameSampler(random.Random(5), [])
+    new, sp = rename(text, spans, sample)
+    names = [new[a:b] for a, b in sp]
+    assert names[0] == names[3] and names[1] == names[4] and len(set(names)) == 3
+    assert names[0][0] == names[1][0] != names[2][0] and not set(names) & set(old)
+    rest = new
+    for n in sorted(set(names), key=len, reverse=True):
+        rest = rest.replace(n, "#")
+    assert rest == "患者#入院，其子#陪护，#医生查房。#诉头痛，#签字。"
+    # windows cut at sentence ends carry the names inside them, and no half name at a cut
+    ws = list(windows_of(new, sp, 14))
+    assert "".join(w for w, _ in ws) == new and all(len(w) <= 14 for w, _ in ws)
+    assert [n for w, y in ws for n in _names(w, y)] == names
+    cut = list(windows_of("甲乙丙丁戊己庚辛壬癸张建国诉头痛", [(10, 13)], 12))
+    assert [_names(w, y) for w, y in cut] == [[], []] and all(set(y) <= {0} for _, y in cut)
+
+
+def test_training_reads_annotated_notes_and_names_a_bad_file(tmp_path: Path) -> None:
+    from medgo.data.deid_tagger_train import TaggerTrainConfig, build_examples, train_tagger
+    from medgo.errors import ConfigError
+
+    corpus = tmp_path / "records.txt"
+    corpus.write_text("\n".join(SENTENCES * 2), encoding="utf-8")
+    gold = tmp_path / "gold.jsonl"
+    note = {"text": "交班：夏天今晨诉胸闷，周全已通知家属白桦。", "phi": [
+        {"start": 3, "end": 5, "type": "PATIENT"}, {"start": 11, "end": 13, "type": "CLINICIAN"},
+        {"start": 18, "end": 20, "type": "RELATIVE"}]}
+    gold.write_text(json.dumps(note, ensure_ascii=False) + "\n", encoding="utf-8")
+    cfg = TaggerTrainConfig(corpus=[str(corpus)], out=str(tmp_path / "t"), segments=20, synth_notes=0, steps=2, batch=4,
+                            dim=16, blocks=(1,), seed=4, threads=1, labelled=[str(gold)], labelled_copies=3)
+    ex = build_examples(cfg)
+    from_gold = [(t, y) for t, y in ex if t.startswith("交班：") and "今晨诉胸闷，" in t]
+    assert len(from_gold) == 3 and any(_names(t, y) == ["夏天", "周全", "白桦"] for t, y in from_gold)
+    assert all(len(_names(t, y)) == 3 for t, y in from_gold)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("not json\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="empty.jsonl: no usable note"):
+        train_tagger(TaggerTrainConfig(corpus=[str(corpus)], out=str(tmp_path / "t2"), labelled=[str(empty)], steps=1))
+    with pytest.raises(ConfigError, match="--labelled .*missing.jsonl: no such file"):
+        train_tagger(TaggerTrainConfig(corpus=[str(corpus)], out=str(tmp_path / "t3"), labelled=[str(tmp_path / "missing.jsonl")]))

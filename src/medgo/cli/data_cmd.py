@@ -116,12 +116,16 @@ def deid_train(
     seed: int = typer.Option(16, "--seed"),
     members: int = typer.Option(1, "--members", min=1, help="networks to train and average (2: fewer misses and "
                                 "fewer false names, twice the training and tagging time)"),
+    labelled: list[Path] = typer.Option([], "--labelled", help="annotated notes, JSON Lines with \"text\" and "
+                                        "\"phi\" or \"spans\" (start, end, type NAME / PATIENT / RELATIVE / CLINICIAN)"),
+    labelled_copies: int = typer.Option(4, "--labelled-copies", min=1, help="times each annotated note is learned "
+                                        "from: once as it stands, then with its names replaced by sampled ones"),
 ) -> None:
-    """Train the learned name detector on your own record text (names planted at role words)."""
+    """Train the learned name detector on your own record text (names planted at role words) and annotated notes."""
     from medgo.data.deid_tagger_train import TaggerTrainConfig, train_tagger
 
     cfg = TaggerTrainConfig(corpus=[str(c) for c in corpus], out=str(out), steps=steps, segments=segments, seed=seed,
-                            members=members)
+                            members=members, labelled=[str(x) for x in labelled], labelled_copies=labelled_copies)
     try:
         train_tagger(cfg)  # prints its own one-line summary
     except MedgoError as e:

@@ -35,7 +35,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_RARE,
     SURNAMES_TOP,
 )
-from medgo.data.deid_names import _GIVEN_BAD
+from medgo.data.deid_names import _GIVEN_BAD, surname_len
 from medgo.data.deid_tagger import FEATURES, PAD, UNK, build_model, char_features
 from medgo.errors import ConfigError
 from medgo.log import console
@@ -62,6 +62,10 @@ class TaggerTrainConfig:
     # share of planted names whose surname is a corpus character outside the lists: 0.1 was tried (fourth
     # session) and leaked more on the spent check sets than 0 (README, "fourth round"), so it is off by default
     odd_surnames: float = 0.0
+    # annotated notes (JSON Lines: "text" and "phi" or "spans" with start, end, type), learned from as they stand
+    # and `labelled_copies - 1` more times with every name replaced by a sampled one (the contexts, not the names)
+    labelled: list[str] = field(default_factory=list)
+    labelled_copies: int = 4
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -230,6 +234,81 @@ def plant_names(text: str, sample: NameSampler, r: random.Random) -> tuple[str, 
     return out + text[pos:], spans
 
 
+# span types of annotated notes that are names (the check sets' PATIENT / RELATIVE / CLINICIAN, the generator's NAME)
+NAME_TYPES = ("NAME", "PATIENT", "RELATIVE", "CLINICIAN")
+
+
+def read_labelled(path: str | Path) -> tuple[list[tuple[str, list[tuple[int, int]]]], list[str]]:
+    """Annotated notes of a JSON Lines file: (text, name spans) per usable row, and `file:line: reason` for each
+    row left out (not JSON, no text, a span outside the text or overlapping another)."""
+    notes, skipped = [], []
+    with open(path, encoding="utf-8") as f:
+        for k, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["text"]
+                if not isinstance(text, str):
+                    raise TypeError("text is not a string")
+                raw = row.get("phi", row.get("spans", []))
+                spans = sorted((int(s["start"]), int(s["end"])) for s in raw if s.get("type") in NAME_TYPES)
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                skipped.append(f"{path}:{k}: not a note with text and spans ({type(e).__name__}: {e})")
+                continue
+            bad = [(a, b) for a, b in spans if not 0 <= a < b <= len(text)]
+            bad += [y for x, y in zip(spans, spans[1:], strict=False) if y[0] < x[1]]
+            if bad:
+                skipped.append(f"{path}:{k}: name span {bad[0]} outside the text or overlapping another")
+                continue
+            notes.append((text, spans))
+    return notes, skipped
+
+
+def rename(text: str, spans: list[tuple[int, int]], sample: NameSampler) -> tuple[str, list[tuple[int, int]]]:
+    """`text` with every name span replaced by a sampled name: one new name per old one, and one new surname per
+    old surname (a relative who shares the patient's surname still does)."""
+    names: dict[str, str] = {}
+    surnames: dict[str, str] = {}
+    out, new, pos = "", [], 0
+    for a, b in spans:
+        old = text[a:b]
+        if old not in names:
+            sl = min(surname_len(old, 0) or 1, len(old) - 1) or 1
+            fresh = sample()
+            own = fresh[: min(surname_len(fresh, 0) or 1, len(fresh) - 1) or 1]
+            sur = surnames.setdefault(old[:sl], own)
+            names[old] = sur + fresh[len(own):]
+        out += text[pos:a]
+        new.append((len(out), len(out) + len(names[old])))
+        out += names[old]
+        pos = b
+    return out + text[pos:], new
+
+
+def windows_of(text: str, spans: list[tuple[int, int]], max_len: int) -> Iterator[tuple[str, list[int]]]:
+    """Sentence-aligned windows of an annotated note with their B/I/O labels (a name cut by a window's edge is
+    left unlabelled there rather than half-labelled)."""
+    y = _labels(len(text), spans)
+    pos = 0
+    for w in segments(text, max_len):
+        a = text.find(w, pos)
+        pos = a + len(w)
+        labels = y[a:pos]
+        k = 0
+        while k < len(labels) and labels[k] == 2:  # the tail of a name that began in the window before
+            labels[k] = 0
+            k += 1
+        if pos < len(text) and y[pos] == 2:  # the head of a name that runs on into the next window
+            k = len(labels) - 1
+            while k >= 0 and labels[k] == 2:
+                labels[k] = 0
+                k -= 1
+            if k >= 0:
+                labels[k] = 0
+        yield w, labels
+
+
 def _labels(n: int, spans: Iterable[tuple[int, int]]) -> list[int]:
     y = [0] * n
     for a, b in spans:
@@ -276,6 +355,18 @@ def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
         silver = [(sp.start, sp.end) for sp in find_phi(text) if sp.type == "NAME"
                   and not planted.intersection(range(sp.start, sp.end))]
         out.append((text, _labels(len(text), spans + silver)))
+    for path in cfg.labelled:
+        notes, skipped = read_labelled(path)
+        for why in skipped[:3]:
+            console.print(f"deid-train: left out {why}")
+        if not notes:
+            raise ConfigError(f"deid-train --labelled {path}: no usable note (JSON Lines rows with \"text\" and "
+                              f"\"phi\" or \"spans\": start, end, type; {len(skipped)} rows left out)")
+        console.print(f"deid-train: {path}: {len(notes)} annotated notes, {len(skipped)} left out")
+        for text, spans in notes:
+            for c in range(cfg.labelled_copies):
+                t, sp = (text, spans) if c == 0 else rename(text, spans, sample)
+                out.extend(windows_of(t, sp, cfg.max_len))
     for note in generate_notes(cfg.synth_notes, seed=cfg.seed + 1):
         names = [(s["start"], s["end"]) for s in note["spans"] if s["type"] == "NAME"]
         t = note["text"][: cfg.max_len]
@@ -347,6 +438,9 @@ def _train_one(cfg: TaggerTrainConfig) -> dict[str, Any]:
     for c in cfg.corpus:
         if not Path(c).exists():
             raise ConfigError(f"deid-train --corpus {c}: no such file or folder")
+    for c in cfg.labelled:
+        if not Path(c).is_file():
+            raise ConfigError(f"deid-train --labelled {c}: no such file (annotated notes, JSON Lines)")
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -404,7 +498,7 @@ def _train_one(cfg: TaggerTrainConfig) -> dict[str, Any]:
     (out / "vocab.json").write_text(json.dumps(chars, ensure_ascii=False), encoding="utf-8")
     recipe = {k: v for k, v in asdict(cfg).items() if k not in ("out", "threads", "members")}
     meta = {"dim": cfg.dim, "blocks": list(cfg.blocks), "features": FEATURES, "threshold": cfg.threshold, "recipe": recipe,
-            "corpus_sha256": _corpus_digest(cfg.corpus), "train_windows": len(train),
+            "corpus_sha256": _corpus_digest(cfg.corpus + cfg.labelled), "train_windows": len(train),
             "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 5),
             "train_seconds": round(time.time() - t0, 1), "pad": PAD, "unk": UNK}
     (out / "tagger.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
