@@ -91,3 +91,24 @@ def test_cards_programme_numbers_and_dates_run_into_a_time(text: str, value: str
 
 def test_a_bare_item_number_stays() -> None:
     assert deidentify("编号：1234 项目：血常规") == "编号：1234 项目：血常规"
+
+
+def test_a_header_row_keeps_its_headings_and_a_surgeon_column_is_a_person_column() -> None:
+    text = "序号\t姓名\t年龄\t床号\t术式\t主刀\t经办人\n1\t王建国\t67\t12\t超声乳化\t鲍勇\t刘冬梅\n2\t李秀英\t81\t14\t同上\t鲍勇\t刘冬梅"
+    out = deidentify(text)
+    assert out.splitlines()[0] == text.splitlines()[0], out  # 年龄 and 床号 are headings, not names after 姓名
+    assert not {"王建国", "李秀英", "鲍勇", "刘冬梅"} & set(out.replace("\t", "\n").split()), out
+    assert "超声乳化" in out and "67" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("采样人张敏当面拍照留存。", "张敏"), ("送检人：李强　时间：09:00", "李强"), ("宝宝周远航，足月顺产。", "周远航")],
+)
+def test_a_form_signer_and_a_baby_are_named_people(text: str, name: str) -> None:
+    assert name not in deidentify(text)
+
+
+def test_a_baby_word_alone_opens_no_name() -> None:
+    text = "宝宝发烧三天了，宝宝精神好，宝宝吃奶可以。"
+    assert deidentify(text) == text

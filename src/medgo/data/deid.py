@@ -34,6 +34,7 @@ from medgo.data.deid_lexicon import (
 )
 from medgo.data.deid_names import (
     FUNCTION_SURNAMES,
+    dictionary_word,
     extend_lists,
     find_role_names,
     plausible_given,
@@ -127,6 +128,8 @@ _STRONG = re.compile(
     + "|".join(KIN_CUES) + "))([" + _H + r"]{2,4}|[" + _H + r"]某{1,2})"
 )
 _WEAK = re.compile("(?:" + "|".join(WEAK_NAME_CUES) + r")[:：\s]?(" + _SUR + "[" + _H + "]{1,2})")
+# the last character of a table heading (床号, 眼别, 术式)
+_HEAD_END = set("号别式龄期址话科室")
 _MOU = re.compile(_SUR + "某{1,2}")
 _TITLED = re.compile("(" + _SUR + "[" + _H + "]{0,2}?)(?=" + "|".join(NAME_TITLES) + ")")
 # "王建国，男，65岁": the sex/age pattern is strong enough to accept surnames outside the list.
@@ -241,6 +244,8 @@ def _find_names(text: str) -> list[Span]:
         cand = _trim_name(m.group(1), 1)
         after = text[m.start(1) + len(cand) : m.start(1) + len(cand) + 1]
         labelled = text[m.start(1) - 1 : m.start(1)] in ":：" and not (after and "\u4e00" <= after <= "\u9fff")
+        if text[m.start(1) - 1 : m.start(1)].isspace() and (dictionary_word(cand[:2]) or cand[1:2] in _HEAD_END):
+            continue  # a table's header row, "姓名\t年龄\t床号": the next heading, not a name
         if len(cand) >= 2 and (cand not in NOT_NAMES or labelled):  # "姓名：甘露　": the field holds a name
             out.append(Span(m.start(1), m.start(1) + len(cand), "NAME"))
     for m in _WEAK.finditer(text):

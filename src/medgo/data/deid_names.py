@@ -692,6 +692,8 @@ def _repeated_names(text: str) -> list[tuple[int, int, str]]:
 
 _TABLE_HEADS = ("姓名", "患者", "病人", "医生", "医师", "护士", "签名", "签字", "执行", "记录", "操作", "家属", "联系人",
                 "主管", "责任", "核对", "报告人", "接收", "审核", "评估", "经治", "主治", "护理", "陪护", "接诊")
+# a heading that ends in a person suffix (经办人, 采样者, 药师, 筛查员) or a surgical role
+_TABLE_HEAD_ENDS = ("人", "者", "师", "员", "主刀", "一助", "二助")
 
 
 def table_cells(text: str, is_head: Callable[[str], bool]) -> Iterator[tuple[int, str]]:
@@ -721,7 +723,7 @@ def table_cells(text: str, is_head: Callable[[str], bool]) -> Iterator[tuple[int
 
 def person_cells(text: str) -> Iterator[tuple[int, str]]:
     """(offset, entry) of each entry in the cells of a column headed by a person field; a cell may list several."""
-    for k, c in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS)):
+    for k, c in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS) or h.endswith(_TABLE_HEAD_ENDS)):
         for m in re.finditer(r"[^、/，,；;\s]+", c):
             yield k + m.start(), m.group(0)
 
