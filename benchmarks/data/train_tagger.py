@@ -44,12 +44,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--members", type=int, default=2, help="networks averaged (README: the tagger's members)")
     ap.add_argument("--no-check-sets", action="store_true", help="leave the spent check sets out (the fourth round's recipe)")
+    ap.add_argument("--hold-out", default="", help="spent sets to leave out, comma-separated (to measure what the "
+                    "others teach on notes the tagger has not seen: README, fifth round)")
+    ap.add_argument("--attention", type=int, default=0, help="self-attention layers after the convolutions")
     a = ap.parse_args()
     corpus = [str(Path(a.data) / c) for c in CORPUS]
+    held = set(filter(None, a.hold_out.split(",")))
+    if held - set(SPENT):
+        ap.error(f"--hold-out: {sorted(held - set(SPENT))} are not spent sets ({', '.join(SPENT)})")
     labelled = [] if a.no_check_sets else [str(SETS / f"{s}_notes.jsonl" if s != "notes" else SETS / "notes.jsonl")
-                                           for s in SPENT]
+                                           for s in SPENT if s not in held]
     meta = train_tagger(TaggerTrainConfig(corpus=corpus, out=a.out, steps=a.steps, seed=a.seed, members=a.members,
-                                          labelled=labelled, labelled_copies=6))
+                                          labelled=labelled, labelled_copies=6,
+                                          attention=a.attention))
     print(json.dumps({k: meta[k] for k in ("train_windows", "final_loss", "train_seconds", "held_out")}))
 
 

@@ -178,6 +178,11 @@ NOT_NAMES_CLINICAL = {
     "雷尼替丁", "洛索洛芬", "洛伐他汀", "罗库溴铵", "舒芬太尼", "舒必利", "孟鲁司特", "熊去氧胆酸", "金刚烷胺",
     "陆军", "金黄色葡萄球菌", "石膏", "芦荟", "芦根", "胡黄连", "方案", "单硝酸", "艾司唑仑", "姜黄", "葛根", "杜仲", "柴胡",
     "房扑", "房早", "房缺", "房速", "房间隔", "窦性", "室早", "室速", "室颤", "黎明现象",
+    # herbs, drugs and diseases of NOT_NAMES, which a sure tagger reading may override there (江海): not these (桂枝
+    # stays there: 刘桂枝)
+    "白术", "白芍", "甘草", "当归", "党参", "金银花", "连翘", "防风", "龙胆", "牛黄", "黄连", "黄芪", "黄芩", "黄柏",
+    "石斛", "华法林", "朱砂", "胡椒", "熊胆", "秦皮", "麦冬", "叶酸", "黄疸", "梅毒", "白癜风", "白血病", "白内障", "白蛋白",
+    "高血压", "高血糖", "高血脂",
 }
 # Given-name characters that are rare in clinical vocabulary: a frequent surname followed by them reads as a
 # name even in running text with no cue ("…护送谢军至放射科"). Characters common in clinical words are left

@@ -43,7 +43,10 @@ WINDOW = 256  # characters per tagged window; windows overlap by CONTEXT on each
 CONTEXT = 32
 
 
-def build_model(vocab_size: int, dim: int = 160, blocks: tuple[int, ...] = (1, 2, 4, 8, 1), feats: int = 0) -> Any:
+def build_model(vocab_size: int, dim: int = 160, blocks: tuple[int, ...] = (1, 2, 4, 8, 1), feats: int = 0,
+                attention: int = 0) -> Any:
+    """`attention` self-attention layers after the convolutions let every character see the whole window (a name
+    said once with a cue and once bare, 200 characters apart), beyond the convolutions' 33 characters."""
     import torch
     from torch import nn
 
@@ -52,24 +55,44 @@ def build_model(vocab_size: int, dim: int = 160, blocks: tuple[int, ...] = (1, 2
             super().__init__()
             self.conv = nn.Conv1d(d, d, 3, padding=dilation, dilation=dilation)
             self.mix = nn.Conv1d(d, d, 1)
-            self.norm = nn.GroupNorm(1, d)
+            self.norm = nn.GroupNorm(1, d)  # its weight and eps; the statistics are taken over the text only
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x + self.mix(nn.functional.gelu(self.conv(self.norm(x))))
+        def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:  # x (B, d, T), keep (B, 1, T)
+            # normalised over a text's own characters, not its batch's padding, and the padding kept at zero, so
+            # a text reads the same alone or beside a longer one (GroupNorm over the padded width did not)
+            n = keep.sum(dim=(1, 2), keepdim=True).clamp(min=1) * x.shape[1]
+            mean = (x * keep).sum(dim=(1, 2), keepdim=True) / n
+            var = (((x - mean) * keep) ** 2).sum(dim=(1, 2), keepdim=True) / n
+            h = (x - mean) / torch.sqrt(var + self.norm.eps) * self.norm.weight[None, :, None] + self.norm.bias[None, :, None]
+            return (x + self.mix(nn.functional.gelu(self.conv(h * keep)))) * keep
 
     class Tagger(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.emb = nn.Embedding(vocab_size, dim, padding_idx=PAD)
             self.feat = nn.Linear(feats, dim, bias=False) if feats else None
-            self.blocks = nn.Sequential(*[Block(dim, d) for d in blocks])
+            self.blocks = nn.ModuleList(Block(dim, d) for d in blocks)
+            self.attn = nn.ModuleList(
+                nn.TransformerEncoderLayer(dim, 4, 2 * dim, dropout=0.0, activation="gelu", batch_first=True,
+                                           norm_first=True) for _ in range(attention))
             self.out = nn.Conv1d(dim, len(TAGS), 1)
 
         def forward(self, ids: torch.Tensor, f: torch.Tensor | None = None) -> torch.Tensor:  # (B, T) -> (B, T, tags)
             x = self.emb(ids)
             if self.feat is not None and f is not None:
                 x = x + self.feat(f)
-            return self.out(self.blocks(x.transpose(1, 2))).transpose(1, 2)
+            pad = ids == PAD
+            keep = (~pad).to(x.dtype)[:, None, :]
+            x = x.transpose(1, 2) * keep
+            for block in self.blocks:
+                x = block(x, keep)
+            if len(self.attn):
+                pad[:, 0] = False  # a row of padding only must not attend to nothing
+                y = x.transpose(1, 2)
+                for layer in self.attn:
+                    y = layer(y, src_key_padding_mask=pad)
+                x = y.transpose(1, 2)
+            return self.out(x).transpose(1, 2)
 
     return Tagger()
 
@@ -141,7 +164,8 @@ class _Member:
         self.meta = meta
         self.index = {c: i + 2 for i, c in enumerate(chars)}
         self.feats = int(meta.get("features", 0))
-        self.model = build_model(len(chars) + 2, meta["dim"], tuple(meta["blocks"]), self.feats)
+        self.model = build_model(len(chars) + 2, meta["dim"], tuple(meta["blocks"]), self.feats,
+                                 int(meta.get("attention", 0)))
         self.model.load_state_dict(torch.load(folder / "tagger.pt", map_location="cpu", weights_only=True))
         self.model.eval()
 

@@ -53,6 +53,7 @@ class TaggerTrainConfig:
     lr: float = 2e-3
     dim: int = 160
     blocks: tuple[int, ...] = (1, 2, 4, 8, 1)
+    attention: int = 0  # self-attention layers over the window after the convolutions (deid_tagger.build_model)
     plant: float = 0.8  # share of documents in which role words get names
     min_char_count: int = 2
     seed: int = 16
@@ -452,7 +453,7 @@ def _train_one(cfg: TaggerTrainConfig) -> dict[str, Any]:
     index = {c: i + 2 for i, c in enumerate(chars)}
     console.print(f"deid-train: {len(train)} training windows, {len(val)} held out, {len(chars)} characters "
                   f"({time.time() - t0:.0f} s to build)")
-    model = build_model(len(chars) + 2, cfg.dim, cfg.blocks, FEATURES)
+    model = build_model(len(chars) + 2, cfg.dim, cfg.blocks, FEATURES, cfg.attention)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))))
@@ -497,7 +498,8 @@ def _train_one(cfg: TaggerTrainConfig) -> dict[str, Any]:
     torch.save(model.state_dict(), out / "tagger.pt")
     (out / "vocab.json").write_text(json.dumps(chars, ensure_ascii=False), encoding="utf-8")
     recipe = {k: v for k, v in asdict(cfg).items() if k not in ("out", "threads", "members")}
-    meta = {"dim": cfg.dim, "blocks": list(cfg.blocks), "features": FEATURES, "threshold": cfg.threshold, "recipe": recipe,
+    meta = {"dim": cfg.dim, "blocks": list(cfg.blocks), "features": FEATURES, "attention": cfg.attention,
+            "threshold": cfg.threshold, "recipe": recipe,
             "corpus_sha256": _corpus_digest(cfg.corpus + cfg.labelled), "train_windows": len(train),
             "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 5),
             "train_seconds": round(time.time() - t0, 1), "pad": PAD, "unk": UNK}
