@@ -119,7 +119,8 @@ def stats(xs: list[float]) -> dict:
 DEID_SETS = Path(__file__).resolve().parent / "deid_independent"
 # the helper-written check sets, each frozen before its first measurement (README: "The check sets")
 BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}") for k in range(2, 6)),
-              *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 11)), ("blind11_60_notes", "blind11")]
+              *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 11)), ("blind11_60_notes", "blind11"),
+              ("blind12_60_notes", "blind12")]
 
 
 def _strip(r: dict) -> dict:
@@ -235,6 +236,8 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
         meta = json.loads((Path(tagger) / "tagger.json").read_text("utf-8"))
         out["tagger"] = {"folder": str(tagger), **{k: meta[k] for k in ("recipe", "train_windows", "final_loss",
                                                                            "train_seconds", "held_out") if k in meta}}
+        # a check set the tagger learned from (train_tagger.py SPENT) reads train-set figures with it, not honest ones
+        out["tagger"]["check_sets_in_training"] = [Path(p).name for p in meta.get("recipe", {}).get("labelled", [])]
     base = Path(__file__).with_name("deid_baseline.json")
     if base.is_file():
         b = json.loads(base.read_text("utf-8"))
