@@ -112,3 +112,17 @@ def test_a_form_signer_and_a_baby_are_named_people(text: str, name: str) -> None
 def test_a_baby_word_alone_opens_no_name() -> None:
     text = "宝宝发烧三天了，宝宝精神好，宝宝吃奶可以。"
     assert deidentify(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["术中予罗哌卡因0.1%＋舒芬太尼镇痛。", "将格列齐德缓释片发给患者。", "原发病：马兜铃酸肾病可能。", "停用雷公藤多苷片，予甘草酸二铵保肝。",
+     "饭后的多奈哌齐由护士发放。"],
+)
+def test_drug_names_that_open_with_a_surname_stay(text: str) -> None:
+    assert deidentify(text) == text
+
+
+def test_a_name_before_a_verb_and_a_tablet_is_still_a_name() -> None:
+    out = deidentify("家属孙建国发现药片颜色不对，孙建国表示理解。")
+    assert "孙建国" not in out and "药片颜色" in out

@@ -15,7 +15,7 @@ SURNAMES_2 = {"欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉�
 
 # Characters that end a name candidate: function words and verbs that follow a name in notes
 # ("患者张三因…", "王五于…入院", "李四诉…").
-NAME_STOP = set("因于在自诉述以入出无有的了和与及等为是系经来去行被将对从向说称今昨现曾已未均既主体神")
+NAME_STOP = set("因于在自诉述以入出无有的了和与及等为是系经来去行被将对从向说称今昨现曾已未均既主体神由")
 
 # Clinical/common words beginning with a surname character; a name candidate starting with one is not a name.
 NOT_NAMES = {
@@ -183,6 +183,7 @@ NOT_NAMES_CLINICAL = {
     "白术", "白芍", "甘草", "当归", "党参", "金银花", "连翘", "防风", "龙胆", "牛黄", "黄连", "黄芪", "黄芩", "黄柏",
     "石斛", "华法林", "朱砂", "胡椒", "熊胆", "秦皮", "麦冬", "叶酸", "黄疸", "梅毒", "白癜风", "白血病", "白内障", "白蛋白",
     "高血压", "高血糖", "高血脂",
+    "马兜铃", "雷公藤", "多奈哌齐", "藿香正气",
 }
 # Given-name characters that are rare in clinical vocabulary: a frequent surname followed by them reads as a
 # name even in running text with no cue ("…护送谢军至放射科"). Characters common in clinical words are left

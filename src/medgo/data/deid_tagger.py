@@ -114,7 +114,7 @@ def char_features(text: str) -> list[tuple[float, float, float, float]]:
 
 
 # Function characters that do not open a given name ("患者曾于…" is not 曾于, "由于某种" not 于某).
-_GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某因诉述无余")  # not 有 向 为 以: 王有才, 李向东, 李为民
+_GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某因诉述无余由")  # not 有 向 为 以: 王有才, 李向东, 李为民
 
 
 # what follows a person's name in a drug's name
