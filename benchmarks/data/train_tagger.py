@@ -52,11 +52,10 @@ def main() -> None:
     held = set(filter(None, a.hold_out.split(",")))
     if held - set(SPENT):
         ap.error(f"--hold-out: {sorted(held - set(SPENT))} are not spent sets ({', '.join(SPENT)})")
-    labelled = [] if a.no_check_sets else [str(SETS / f"{s}_notes.jsonl" if s != "notes" else SETS / "notes.jsonl")
+    labelled = [] if a.no_check_sets else [str(SETS / ("notes.jsonl" if s == "notes" else f"{s}_notes.jsonl"))
                                            for s in SPENT if s not in held]
     meta = train_tagger(TaggerTrainConfig(corpus=corpus, out=a.out, steps=a.steps, seed=a.seed, members=a.members,
-                                          labelled=labelled, labelled_copies=6,
-                                          attention=a.attention))
+                                          labelled=labelled, labelled_copies=6, attention=a.attention))
     print(json.dumps({k: meta[k] for k in ("train_windows", "final_loss", "train_seconds", "held_out")}))
 
 

@@ -321,11 +321,12 @@ def _find_places(text: str, hospitals: bool) -> list[Span]:
 
 
 # what runs on from a drug's first characters in the same word: a release form (格列齐德|缓释片) or the -caine of
-# local anaesthetics (罗哌|卡因). (Not any dosage form: 孙建国|发现药片.)
+# local anaesthetics (罗哌|卡因). Not any dosage form, for every finder's names (孙建国|发现药片, 王芳|片刻): the
+# tagger's own readings also stop before one (deid_tagger._DRUG_FORM).
 _DRUG_RUN = re.compile(r"卡因|缓释|控释")
 
 
-def drug_after(text: str, end: int) -> bool:
+def _drug_after(text: str, end: int) -> bool:
     """The characters right after a reading continue a drug's name, so the reading is part of one, not a name."""
     return _DRUG_RUN.match(text, end) is not None
 
@@ -416,7 +417,7 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     spans = _resolve(spans)
     if cfg.tagger:
         spans = _with_tagger(text, spans, cfg)
-    spans = [sp for sp in spans if not (sp.type == "NAME" and drug_after(text, sp.end))]
+    spans = [sp for sp in spans if not (sp.type == "NAME" and _drug_after(text, sp.end))]
     names = [(sp.start, sp.end, sp.role) for sp in spans if sp.type == "NAME"]
     more = [Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]]
     if more:
@@ -437,7 +438,7 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
         values.setdefault(v, tr)
     for _ in range(3):  # names listed beside a repeated name are found once the repeat is
         extra = [Span(a, b, t, role) for v, (t, role) in values.items() for a, b in _same_string(text, v)
-                 if not (t == "NAME" and drug_after(text, b))]
+                 if not (t == "NAME" and _drug_after(text, b))]
         if not extra:
             return spans
         spans = _resolve(spans + extra)

@@ -266,6 +266,11 @@ def read_labelled(path: str | Path) -> tuple[list[tuple[str, list[tuple[int, int
     return notes, skipped
 
 
+def _surname_part(name: str) -> int:
+    """Length of a name's surname: a listed one (欧阳, 王), else its first character, never the whole name."""
+    return max(1, min(surname_len(name, 0) or 1, len(name) - 1))
+
+
 def rename(text: str, spans: list[tuple[int, int]], sample: NameSampler) -> tuple[str, list[tuple[int, int]]]:
     """`text` with every name span replaced by a sampled name: one new name per old one, and one new surname per
     old surname (a relative who shares the patient's surname still does)."""
@@ -275,11 +280,9 @@ def rename(text: str, spans: list[tuple[int, int]], sample: NameSampler) -> tupl
     for a, b in spans:
         old = text[a:b]
         if old not in names:
-            sl = min(surname_len(old, 0) or 1, len(old) - 1) or 1
             fresh = sample()
-            own = fresh[: min(surname_len(fresh, 0) or 1, len(fresh) - 1) or 1]
-            sur = surnames.setdefault(old[:sl], own)
-            names[old] = sur + fresh[len(own):]
+            own = fresh[: _surname_part(fresh)]
+            names[old] = surnames.setdefault(old[: _surname_part(old)], own) + fresh[len(own) :]
         out += text[pos:a]
         new.append((len(out), len(out) + len(names[old])))
         out += names[old]
