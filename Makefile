@@ -10,7 +10,7 @@ TORCH_CPU ?= torch==2.13.0
 WHEELHOUSE ?= $(HOME)/.cache/medgo/wheels
 LLAMACPP ?= llama-cpp-python>=0.3
 
-.PHONY: install install-dev llamacpp browser deid-tagger demo test test-all lint clean
+.PHONY: install install-dev llamacpp browser deid-tagger deid-terms demo test test-all lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ MEDGO_DATA ?= ../shared/data
 DEID_TAGGER ?= $(HOME)/.cache/medgo/deid-tagger/shared
 deid-tagger: install-dev
 	@test -f $(DEID_TAGGER)/member1/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) --out $(DEID_TAGGER)
+
+# A clinical term list for the de-identifier (`medgo data deid --terms`): CMeEE's and cMedQANER's annotated
+# entities that open with a surname character. Built from the research-only corpora into the cache, never committed.
+DEID_TERMS ?= $(HOME)/.cache/medgo/deid-terms/cmeee.txt
+deid-terms: install-dev
+	@test -f $(DEID_TERMS) || $(BIN)/medgo data deid-terms --out $(DEID_TERMS) \
+	  --in $(MEDGO_DATA)/cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json \
+	  --in $(MEDGO_DATA)/cblue/Sherlock-coder_CBLUE/data/CMeEE/CMeEE_dev.json \
+	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/train.json
 
 demo: install
 	$(BIN)/medgo run configs/demo.yaml

@@ -74,3 +74,19 @@ def test_conversation_through_the_server_leaves_no_name_in_any_log(serve, tmp_pa
     for secret in (NAME, "ZY2024001", "13812345678"):
         assert secret not in logs
     assert chat[1]["prompt"].startswith("[姓名]今天胸痛好些了")
+
+
+def test_audit_log_keeps_listed_terms_and_a_bad_list_fails_at_start(tmp_path: Path) -> None:
+    import pytest
+
+    from medgo.errors import DataError
+
+    terms = tmp_path / "formulary.txt"
+    terms.write_text("施维舒\n", encoding="utf-8")
+    log = AuditLog(tmp_path / "a.jsonl", deid_terms=[terms])
+    log.write(key_id="k1", route="/v1/chat/completions", status=200, latency_s=0.1,
+              prompt=f"患者{NAME}胃痛，施维舒护胃，施维舒饭前服可以吗", response="可以。")
+    text = (tmp_path / "a.jsonl").read_text("utf-8")
+    assert NAME not in text and text.count("施维舒") == 2
+    with pytest.raises(DataError, match="missing.txt"):
+        AuditLog(tmp_path / "b.jsonl", deid_terms=[tmp_path / "missing.txt"])

@@ -85,13 +85,16 @@ def deid(
     tagger: Path | None = typer.Option(
         None, "--tagger", help="folder of a learned name tagger (medgo data deid-train) used beside the rules"
     ),
+    terms: list[Path] = typer.Option(
+        [], "--terms", help="clinical term list never read as names (a formulary, medgo data deid-terms); repeatable"
+    ),
 ) -> None:
     """Replace PHI (names, IDs, phones, addresses, record numbers, emails, dates, hospitals) with [类型]."""
     from medgo.data.deid import DeidConfig
     from medgo.data.steps import deid_file
 
     cfg = DeidConfig(dates=dates, hospitals=hospitals, names="pseudonym" if pseudonyms else "placeholder",  # type: ignore[arg-type]
-                     tagger=str(tagger) if tagger else None)
+                     tagger=str(tagger) if tagger else None, clinical_terms=[str(t) for t in terms])
 
     def go() -> dict[str, Any]:
         m = deid_file(files, out, cfg=cfg, fields=field)
@@ -103,6 +106,33 @@ def deid(
             counts = ", ".join(f"{t} {v['spans']}" for t, v in rep["per_type"].items()) or "nothing"
             console.print(f"  replaced: {counts} -> {report}")
         return m
+
+    _run(go, str(out))
+
+
+@app.command("deid-terms")
+def deid_terms(
+    files: list[Path] = typer.Option(..., "--in", help="annotated corpora: CMeEE JSON, cMedQANER JSON Lines, or JSON "
+                                     "Lines with text + spans"),
+    out: Path = typer.Option(..., "--out", help="term list to write (one term per line)"),
+    types: str = typer.Option("", "--types", help="entity types to take, comma-separated (default: drugs, diseases, "
+                              "symptoms, procedures, tests, microbes, equipment, body parts)"),
+    min_count: int = typer.Option(1, "--min-count", min=1, help="times a term must be annotated to be taken"),
+) -> None:
+    """Build a clinical term list for `medgo data deid --terms`: the annotated entities that open with a surname
+    character (the only words a name reading can eat), less the dictionary's person names."""
+    import time
+
+    from medgo.data.deid_names import person_name_word
+    from medgo.data.deid_terms import CORPUS_TYPES, terms_from_corpus
+
+    def go() -> dict[str, Any]:
+        t0 = time.perf_counter()
+        want = [t for t in types.split(",") if t] or CORPUS_TYPES
+        terms = terms_from_corpus(files, want, min_count, is_name=person_name_word)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(t + "\n" for t in terms), encoding="utf-8")
+        return {"step": "deid-terms", "rows_in": len(files), "rows_out": len(terms), "wall_s": time.perf_counter() - t0}
 
     _run(go, str(out))
 

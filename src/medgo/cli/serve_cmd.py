@@ -74,6 +74,9 @@ def register(app: typer.Typer) -> None:
         audit_deid_tagger: Path | None = typer.Option(
             None, "--audit-deid-tagger", help="learned name tagger (medgo data deid-train) for the audit log"
         ),
+        audit_deid_terms: list[Path] = typer.Option(
+            [], "--audit-deid-terms", help="clinical term list (medgo data deid-terms) for the audit log; repeatable"
+        ),
         threads: int | None = typer.Option(
             None, "--threads", help="CPU threads for generation (torch or llama.cpp)"
         ),
@@ -112,6 +115,7 @@ def register(app: typer.Typer) -> None:
             audit_log=audit_log,
             audit_text=audit_text,
             audit_deid_tagger=audit_deid_tagger,
+            audit_deid_terms=audit_deid_terms,
             index_dir=index,
             rag_top_k=rag_top_k,
             rag_default=rag_default,

@@ -53,6 +53,10 @@ class DeidConfig(_Strict):
         "unset: rules alone"
     )
     tagger_threshold: float | None = Field(None, gt=0, lt=1, description="name score cut-off (default: the tagger's)")
+    clinical_terms: list[str] = Field(
+        default_factory=list, description="term lists (one term per line: a formulary, `medgo data deid-terms`) "
+        "whose words are never read as names (甘利欣, 金水宝)"
+    )
 
 
 class DeidStep(DeidConfig):

@@ -41,6 +41,7 @@ from medgo.data.deid_names import (
     starts_or_prefixes_common_word,
     table_cells,
 )
+from medgo.data.deid_terms import TermIndex, in_drug_name, load_terms, used_as_drug
 
 PLACEHOLDERS = {
     "NAME": "[姓名]",
@@ -320,15 +321,31 @@ def _find_places(text: str, hospitals: bool) -> list[Span]:
     return out
 
 
-# what runs on from a drug's first characters in the same word: a release form (格列齐德|缓释片) or the -caine of
-# local anaesthetics (罗哌|卡因). Not any dosage form, for every finder's names (孙建国|发现药片, 王芳|片刻): the
-# tagger's own readings also stop before one (deid_tagger._DRUG_FORM).
-_DRUG_RUN = re.compile(r"卡因|缓释|控释")
+class _Drugs:
+    """Where the name readings of one text end once drug names and listed terms are taken out of them."""
 
+    def __init__(self, text: str, terms: TermIndex | None) -> None:
+        self.text, self.terms = text, terms
+        self._used: dict[str, bool] = {}  # word -> used as a drug somewhere in the text (one scan per word)
 
-def _drug_after(text: str, end: int) -> bool:
-    """The characters right after a reading continue a drug's name, so the reading is part of one, not a name."""
-    return _DRUG_RUN.match(text, end) is not None
+    def end(self, a: int, b: int) -> int:
+        """The end of the name in the reading text[a:b] (`a`: no name)."""
+        word = self.text[a:b]
+        if word not in self._used:
+            self._used[word] = used_as_drug(self.text, word)
+        if self._used[word] or in_drug_name(self.text, a, b):
+            return a
+        return self.terms.cut(self.text, a, b) if self.terms is not None else b
+
+    def names(self, spans: list[Span]) -> list[Span]:
+        out = []
+        for sp in spans:
+            if sp.type == "NAME" and (end := self.end(sp.start, sp.end)) != sp.end:
+                if end - sp.start < 2:
+                    continue  # no name left (a one-character surname alone is a name only as the rules read it)
+                sp = Span(sp.start, end, sp.type, sp.role)
+            out.append(sp)
+        return out
 
 
 def _resolve(spans: list[Span]) -> list[Span]:
@@ -417,9 +434,10 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     spans = _resolve(spans)
     if cfg.tagger:
         spans = _with_tagger(text, spans, cfg)
-    spans = [sp for sp in spans if not (sp.type == "NAME" and _drug_after(text, sp.end))]
+    drugs = _Drugs(text, load_terms(tuple(cfg.clinical_terms)) if cfg.clinical_terms else None)
+    spans = drugs.names(spans)
     names = [(sp.start, sp.end, sp.role) for sp in spans if sp.type == "NAME"]
-    more = [Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]]
+    more = drugs.names([Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]])
     if more:
         spans = _resolve(spans + more)
     # "覃丽娟（00646668）": a code in parentheses right after a name is that person's record number
@@ -438,12 +456,12 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
         values.setdefault(v, tr)
     for _ in range(3):  # names listed beside a repeated name are found once the repeat is
         extra = [Span(a, b, t, role) for v, (t, role) in values.items() for a, b in _same_string(text, v)
-                 if not (t == "NAME" and _drug_after(text, b))]
+                 if not (t == "NAME" and drugs.end(a, b) != b)]
         if not extra:
             return spans
         spans = _resolve(spans + extra)
         names = [(sp.start, sp.end, sp.role) for sp in spans if sp.type == "NAME"]
-        more = [Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]]
+        more = drugs.names([Span(a, b, "NAME", r) for a, b, r in extend_lists(text, names)[len(names):]])
         if not more:
             return spans
         spans = _resolve(spans + more)

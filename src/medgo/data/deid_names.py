@@ -126,6 +126,11 @@ def dictionary_word(cand: str) -> bool:
     return tag is not None and not tag.startswith(("nr", "ns"))
 
 
+def person_name_word(word: str) -> bool:
+    """The dictionary tags `word` as a person's name (张力 is a symptom and a name)."""
+    return _dictionary_tags().get(word, "").startswith("nr")
+
+
 def not_a_name(cand: str) -> bool:
     """A clinical or common word, or the start of one ("高血" of 高血压), rather than a name."""
     if cand in NOT_NAMES or cand in NOT_NAMES_ROLE or cand in NOT_NAMES_CLINICAL or dictionary_word(cand):

@@ -25,17 +25,23 @@ def _fallback_deid(text: str) -> str:
     return _PHONE.sub("[电话]", text)
 
 
-def deidentifier(tagger: Path | None = None) -> Callable[..., str]:
+def deidentifier(tagger: Path | None = None, terms: list[Path] | None = None) -> Callable[..., str]:
     try:
         from medgo.data.deid import DeidConfig, deidentify
     except ImportError:
         return _fallback_deid
-    if tagger is None:
+    if tagger is None and not terms:
         return deidentify
-    cfg = DeidConfig(tagger=str(tagger))
-    from medgo.data.deid_tagger import load_tagger
+    cfg = DeidConfig(tagger=str(tagger) if tagger else None, clinical_terms=[str(t) for t in terms or []])
+    # a wrong folder or file fails at start-up, not on the first request
+    if cfg.tagger:
+        from medgo.data.deid_tagger import load_tagger
 
-    load_tagger(cfg.tagger)  # type: ignore[arg-type]  # a wrong folder fails at start-up, not on the first request
+        load_tagger(cfg.tagger)
+    if cfg.clinical_terms:
+        from medgo.data.deid_terms import load_terms
+
+        load_terms(tuple(cfg.clinical_terms))
     return lambda text, **kw: deidentify(text, cfg, **kw)
 
 
@@ -50,13 +56,13 @@ def _memory_factory() -> Callable[[], object] | None:
 class AuditLog:
     def __init__(
         self, path: Path | None, with_text: bool = True, max_chars: int = 500, conversation_ttl_s: float = 3600.0,
-        deid_tagger: Path | None = None,
+        deid_tagger: Path | None = None, deid_terms: list[Path] | None = None,
     ) -> None:
         self.path = path
         self.with_text = with_text
         self.max_chars = max_chars
         self.conversation_ttl_s = conversation_ttl_s
-        self._deid = deidentifier(deid_tagger)
+        self._deid = deidentifier(deid_tagger, deid_terms)
         self._new_memory = _memory_factory()
         self._memories: OrderedDict[str, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()

@@ -46,6 +46,10 @@ class ServeSettings(BaseModel):
     audit_deid_tagger: Path | None = Field(
         None, description="learned name tagger folder (medgo data deid-train) the audit log's de-identifier uses"
     )
+    audit_deid_terms: list[Path] = Field(
+        default_factory=list, description="clinical term lists (medgo data deid-terms) the audit log's de-identifier "
+        "never reads as names"
+    )
     assess_attempts: int = Field(3, ge=1, le=5, description="generations tried before assess gives up")
     assess_constrained: bool = Field(
         True, description="decode assessments under the schema where the engine can (off: parse and repair)"

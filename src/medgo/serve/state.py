@@ -35,7 +35,8 @@ class ServerState:
         self.keys = KeyRing(settings.key_ids())
         self.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_burst)
         self.metrics = Metrics(engine.queue_depth)
-        self.audit = AuditLog(settings.audit_log, settings.audit_text, deid_tagger=settings.audit_deid_tagger)
+        self.audit = AuditLog(settings.audit_log, settings.audit_text, deid_tagger=settings.audit_deid_tagger,
+                              deid_terms=settings.audit_deid_terms)
         self.retriever = None
         if settings.index_dir is not None:
             from medgo.serve.rag import Retriever

@@ -1,0 +1,164 @@
+"""Clinical words a name reading must not eat. A reading is part of a drug's name when it runs into a drug stem
+(罗红|霉素, 头孢|他啶) or a chemistry character (多奈|哌齐, 氯|吡格雷); and a user's term lists (a hospital's
+formulary, the entities of an annotated corpus: `terms_from_corpus`) name words such as 甘利欣 or 金水宝 that
+no rule can tell from a name.
+
+A term list is UTF-8 text, one term per line (text after a tab is ignored; # starts a comment)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from medgo.data.deid_lexicon import SURNAMES_1, SURNAMES_2
+from medgo.errors import DataError
+
+# Chinese renderings of INN stems: how drug names END. Two characters each, so that a name is never cut by a
+# single character that may follow it ("王芳肝功能" is not 肝素). Not the openings of drug names (头孢, 格列, 碳酸):
+# a name may stand right before a drug ("予王芳头孢曲松").
+DRUG_STEMS = (
+    "霉素", "沙星", "西林", "他汀", "普利", "沙坦", "洛尔", "地平", "唑仑", "西泮", "替丁", "拉唑", "卡因", "司琼",
+    "米松", "尼松", "替尼", "单抗", "昔布", "格雷", "曲坦", "洛韦", "环素", "康唑", "硝唑", "帕胺", "沙班", "加群",
+    "列汀", "列净", "鲁肽", "瑞林", "帕明", "西汀", "曲林", "米嗪", "替康", "曲塞", "他滨", "比星", "他韦", "那韦",
+    # a release form runs on from a drug's first characters in the same word (格列齐德|缓释片). Not any dosage
+    # form: 孙建国|发现药片, 王芳|片刻.
+    "缓释", "控释",
+)
+# Characters of chemistry that Chinese names do not use (none is in a jieba person-name entry that is not itself
+# a chemical, nor in COMMON_GIVEN): inside a reading or right after it, they make it part of a drug's name.
+CHEM_CHARS = frozenset("哌嗪唑噻吡咪啶嘧呋喹吲酮醇酯胺肽苷酚烷烯炔羟羧酰氨巯胍脲嘌铵铂")
+_HAN = re.compile(r"^[\u4e00-\u9fff]{2,16}$")
+# Verbs whose object is a drug, never a person ("停用甘利欣", "加用施维舒"). Not 予/给予/予以/使用, which may take one
+# ("给予王芳心理疏导").
+DRUG_VERBS = ("服用", "口服", "加用", "停用", "改用", "换用", "续用", "联用", "合用", "外用", "静滴", "静推", "肌注", "泵入",
+              "含服", "吸入", "雾化", "滴注", "注射", "自服", "顿服", "嚼服", "冲服", "加服", "试用", "选用", "应用")
+# a dose right after the word ("甘利欣150mg", "施维舒 50mg")
+_DOSE = re.compile(r" ?\d+(?:\.\d+)?(?:mg|g|μg|ug|ml|mL|IU|U|万U|单位|片|粒|支|袋|丸|贴|喷|滴)")
+
+
+def in_drug_name(text: str, a: int, b: int) -> bool:
+    """The reading text[a:b] is part of a drug's name: a chemistry character in it, right before it or right
+    after it, or a drug stem that starts inside it or right after it (罗红|霉素, 多奈|哌齐, 托烷|司琼, 罗哌|卡因)."""
+    if any(c in CHEM_CHARS for c in text[max(0, a - 1) : b + 1]):
+        return True
+    return any(text.startswith(DRUG_STEMS, s) for s in range(a + 1, b + 1))
+
+
+def used_as_drug(text: str, word: str) -> bool:
+    """Somewhere in `text`, `word` is the object of a drug verb or is followed by a dose: a drug, not a name,
+    wherever else it stands (施维舒 of "加用施维舒护胃，施维舒每日三次")."""
+    i = text.find(word)
+    while i >= 0:
+        if text.endswith(DRUG_VERBS, 0, i) or _DOSE.match(text, i + len(word)):
+            return True
+        i = text.find(word, i + 1)
+    return False
+
+
+def _opens_with_surname(term: str) -> bool:
+    return term[:1] in SURNAMES_1 or term[:2] in SURNAMES_2
+
+
+class TermIndex:
+    """Terms by first character, longest first. Only terms that open with a surname character can be read as a
+    name, so only those are kept."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        by_first: dict[str, list[str]] = {}
+        for t in {t for t in terms if len(t) >= 2 and _opens_with_surname(t)}:
+            by_first.setdefault(t[0], []).append(t)
+        self._by_first = {c: tuple(sorted(ts, key=len, reverse=True)) for c, ts in by_first.items()}
+
+    def __len__(self) -> int:
+        return sum(len(ts) for ts in self._by_first.values())
+
+    def term_at(self, text: str, i: int) -> int:
+        """Length of the longest term starting at `i` (0: none)."""
+        for t in self._by_first.get(text[i : i + 1], ()):
+            if text.startswith(t, i):
+                return len(t)
+        return 0
+
+    def cut(self, text: str, a: int, b: int) -> int:
+        """Where a name reading text[a:b] really ends once terms are taken out of it: `a` (no name) when a term
+        starts at `a` and is longer than the reading, or as long with three characters or more (甘利欣); the
+        start of a term that begins inside the reading, two characters or more into it, and runs past it
+        (王芳|华法林 read as 王芳华: `a`+2; not 李|安定 of 李安定期复查: a name keeps its two characters);
+        otherwise `b`."""
+        n = self.term_at(text, a)
+        if n > b - a or (n == b - a and n >= 3):
+            return a
+        for s in range(a + 2, b):
+            if self.term_at(text, s) > b - s:
+                return s
+        return b
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            term = line.split("\t", 1)[0].strip()
+            if term and not term.startswith("#"):
+                yield term
+
+
+@functools.cache
+def load_terms(paths: tuple[str, ...]) -> TermIndex:
+    """The term lists named in DeidConfig.clinical_terms, read once per process."""
+    terms: list[str] = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if not path.is_file():
+            raise DataError(f"{path}: clinical term list not found (DeidConfig.clinical_terms / --terms); make one "
+                            "with `medgo data deid-terms` or give a text file with one term per line")
+        terms += _lines(path)
+    return TermIndex(terms)
+
+
+# CMeEE entity types worth keeping: drugs, diseases, symptoms, procedures, tests, microbes, equipment, body parts.
+CORPUS_TYPES = ("dru", "dis", "sym", "pro", "ite", "mic", "equ", "bod", "drug", "disease", "symptom", "treatment",
+                "test", "body")
+
+
+def _entities(path: Path) -> Iterator[tuple[str, str]]:
+    """(entity, type) of a CMeEE-style JSON file (a list of {text, entities: [{entity, type}]}) or of JSON Lines
+    with cMedQANER's {mention_data: [{mention, type}]} or {text, spans: [{start, end, type}]}."""
+    raw = path.read_text(encoding="utf-8")
+    try:
+        rows = json.loads(raw) if raw.lstrip().startswith("[") else None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}: not valid JSON ({e}); give a CMeEE JSON list or JSON Lines") from None
+    if rows is None:
+        rows = []
+        for n, line in enumerate(raw.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{path}:{n}: not a JSON line ({e})") from None
+    for row in rows:
+        for e in row.get("entities", []):
+            yield e.get("entity", ""), e.get("type", "")
+        for m in row.get("mention_data", []):
+            yield m.get("mention", ""), m.get("type", "")
+        for s in row.get("spans", []):
+            yield row["text"][s["start"] : s["end"]], s.get("type", "")
+
+
+def terms_from_corpus(paths: Iterable[Path], types: Iterable[str] = CORPUS_TYPES, min_count: int = 1,
+                      is_name: Callable[[str], bool] | None = None) -> list[str]:
+    """Clinical terms of annotated corpora that open with a surname character (the only ones a name reading can
+    eat): all-Chinese entities of 2-16 characters of the given types, seen at least `min_count` times.
+    `is_name(term)` drops entries that are person names in the dictionary (张力 is a symptom and a name)."""
+    want = set(types)
+    seen: Counter[str] = Counter()
+    for p in paths:
+        for ent, typ in _entities(Path(p)):
+            if typ in want and _HAN.match(ent) and _opens_with_surname(ent):
+                seen[ent] += 1
+    keep = [t for t, c in seen.items() if c >= min_count and not (is_name and is_name(t))]
+    return sorted(keep)

@@ -1,0 +1,141 @@
+"""Drug names and listed clinical terms are not read as names (#16, terms kept); a name beside one still is."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from medgo.cli.main import app
+from medgo.config.data_prep import DeidConfig
+from medgo.data.deid import deidentify, find_phi
+from medgo.data.deid_terms import TermIndex, in_drug_name, load_terms, terms_from_corpus
+from medgo.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("MEDGO_DATA", ROOT.parent / "shared/data"))
+CMEEE = SHARED / "cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("多奈哌齐5mg", "多奈"),  # a chemistry character right after the reading
+    ("罗红霉素0.15g", "罗红"),  # a drug stem right after it
+    ("罗哌卡因局麻", "罗哌"),
+    ("托烷司琼止吐", "司琼"),  # a chemistry character right before it
+    ("格列齐德缓释片", "格列齐德"),  # a release form runs on
+])
+def test_readings_inside_drug_names(text: str, name: str) -> None:
+    a = text.index(name)
+    assert in_drug_name(text, a, a + len(name))
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("王芳查房", "王芳"),
+    ("孙建国发现药片", "孙建国"),  # any dosage form after a name is not a drug's name
+    ("王芳肝功能正常", "王芳"),  # one character of a stem (肝素) is not enough
+    ("予王芳头孢曲松", "王芳"),  # a drug's opening right after a name
+])
+def test_names_beside_drugs_stay_names(text: str, name: str) -> None:
+    a = text.index(name)
+    assert not in_drug_name(text, a, a + len(name))
+
+
+def test_term_index_cuts_readings() -> None:
+    idx = TermIndex(["甘利欣", "华法林", "安定", "张力", "高血压", "阿司匹林"])
+    assert len(idx) == 5  # 阿司匹林 opens with no surname character: no reading can eat it
+    t = "停用甘利欣"
+    assert idx.cut(t, 2, 5) == 2  # the whole reading is a three-character term
+    t = "患者王芳华法林口服"
+    assert idx.cut(t, 2, 5) == 4  # 王芳华 -> 王芳
+    t = "患者李安定期复查"
+    assert idx.cut(t, 2, 4) == 4  # 李安 keeps its two characters
+    t = "张力医生"
+    assert idx.cut(t, 0, 2) == 2  # a two-character term as long as the reading may be a name
+    t = "患者高血压"
+    assert idx.cut(t, 2, 4) == 2  # 高血 of 高血压
+
+
+def test_term_list_keeps_drug_brand_names(tmp_path: Path) -> None:
+    text = "主治医师：王海燕。施维舒护胃，施维舒饭前服。"
+    terms = tmp_path / "formulary.txt"
+    terms.write_text("# hospital formulary\n施维舒\t胃黏膜保护剂\n", encoding="utf-8")
+    assert "施维舒" not in deidentify(text)  # a repeated three-character word is read as a name without the list
+    out = deidentify(text, DeidConfig(clinical_terms=[str(terms)]))
+    assert out.count("施维舒") == 2 and "王海燕" not in out
+
+
+@pytest.mark.parametrize("text", [
+    "加用施维舒护胃，施维舒每日三次。",  # the object of a drug verb, at one of its mentions
+    "甘利欣150mg静滴，甘利欣共用14天。",  # a dose after it
+])
+def test_a_word_used_as_a_drug_is_kept_everywhere(text: str) -> None:
+    assert deidentify(text) == text
+
+
+def test_names_are_found_beside_drug_verbs() -> None:
+    out = deidentify("主治医师：王海燕。王海燕嘱停用甘草片。责任护士李春梅予口服药。")
+    assert "王海燕" not in out and "李春梅" not in out and "甘草片" in out
+
+
+def test_consistency_does_not_bring_a_term_back(tmp_path: Path) -> None:
+    """A string found as a name elsewhere in the note is not masked where it opens a listed term."""
+    terms = tmp_path / "t.txt"
+    terms.write_text("华法林\n", encoding="utf-8")
+    text = "主治医师：华法。患者长期华法林抗凝。"
+    spans = find_phi(text, DeidConfig(clinical_terms=[str(terms)]))
+    assert [text[s.start:s.end] for s in spans if s.type == "NAME"] == ["华法"]
+
+
+def test_missing_term_list_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="nope.txt.*deid-terms"):
+        load_terms((str(tmp_path / "nope.txt"),))
+
+
+def test_terms_from_corpus_formats(tmp_path: Path) -> None:
+    cmeee = tmp_path / "cmeee.json"
+    cmeee.write_text(json.dumps([
+        {"text": "予华法林抗凝", "entities": [{"start_idx": 1, "end_idx": 3, "type": "dru", "entity": "华法林"}]},
+        {"text": "张力增高", "entities": [{"start_idx": 0, "end_idx": 1, "type": "sym", "entity": "张力"}]},
+        {"text": "阿司匹林", "entities": [{"start_idx": 0, "end_idx": 3, "type": "dru", "entity": "阿司匹林"}]},
+        {"text": "胃镜室", "entities": [{"start_idx": 0, "end_idx": 2, "type": "dep", "entity": "胃镜室"}]},
+    ], ensure_ascii=False), encoding="utf-8")
+    qaner = tmp_path / "qa.jsonl"
+    qaner.write_text(json.dumps({"text": "易坦静好吗", "mention_data": [
+        {"mention": "易坦静", "type": "drug", "offset": "0"}]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    got = terms_from_corpus([cmeee, qaner], is_name=lambda w: w == "张力")
+    assert got == ["华法林", "易坦静"]  # no surname opening (阿司匹林), a department, a person's name: left out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a"}\n{oops\n', encoding="utf-8")
+    with pytest.raises(DataError, match="bad.jsonl:2"):
+        terms_from_corpus([bad])
+
+
+def test_deid_terms_and_deid_cli(tmp_path: Path) -> None:
+    cmeee = tmp_path / "cmeee.json"
+    cmeee.write_text(json.dumps([{"text": "加用施维舒", "entities": [
+        {"start_idx": 2, "end_idx": 4, "type": "dru", "entity": "施维舒"}]}], ensure_ascii=False), encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["data", "deid-terms", "--in", str(cmeee), "--out", str(tmp_path / "terms.txt")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "terms.txt").read_text(encoding="utf-8") == "施维舒\n"
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(json.dumps({"text": "施维舒护胃，施维舒每日三次。"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["data", "deid", "--in", str(notes), "--out", str(tmp_path / "out.jsonl"),
+                              "--terms", str(tmp_path / "terms.txt")])
+    assert res.exit_code == 0, res.output
+    row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert row["text"].count("施维舒") == 2
+    res = runner.invoke(app, ["data", "deid", "--in", str(notes), "--out", str(tmp_path / "o2.jsonl"),
+                              "--terms", str(tmp_path / "missing.txt")])
+    assert res.exit_code == 2 and "missing.txt" in res.output
+
+
+@pytest.mark.skipif(not CMEEE.is_file(), reason="CMeEE-V2 not available (../shared/data)")
+def test_terms_from_the_real_cmeee() -> None:
+    terms = terms_from_corpus([CMEEE])
+    assert len(terms) > 300
+    assert {"金刚烷胺", "华法林", "沙丁胺醇"} <= set(terms)
+    assert all(t[0] != "阿" for t in terms)
