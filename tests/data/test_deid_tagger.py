@@ -221,6 +221,18 @@ def test_plausible_takes_an_odd_surname_only_when_sure_and_never_a_drug_named_af
     assert not plausible("患者平卧硬板床。", 2, 4, 0.99)  # an odd first character and no name (平卧)
 
 
+@pytest.mark.parametrize(("text", "word", "name"), [
+    ("患者曾间断服用", "曾间断", False), ("进食半流质尚顺畅", "尚顺畅", False), ("余症状同前", "余症状", False),
+    ("患者左髋部疼痛", "左髋部", False), ("医师曾建国查房", "曾建国", True), ("护士方文静", "方文静", True),
+    ("签到：向前、单秀英", "向前", True),  # a function surname before a word-like given name is still a name
+])
+def test_plausible_reads_an_adverb_before_a_word_as_no_surname(text: str, word: str, name: bool) -> None:
+    from medgo.data.deid_tagger import plausible
+
+    a = text.index(word)
+    assert plausible(text, a, a + len(word), 0.99) is name
+
+
 def _names(text: str, y: list[int]) -> list[str]:
     out, i = [], 0
     while i < len(y):

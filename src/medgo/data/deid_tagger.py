@@ -30,6 +30,7 @@ from medgo.data.deid_names import (
     _dictionary_tags,
     clinical_term_at,
     crosses_words,
+    dictionary_word,
     ends_a_word,
     not_a_name,
     note_cuts,
@@ -117,6 +118,10 @@ def char_features(text: str) -> list[tuple[float, float, float, float]]:
 _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某因诉述无余由")  # not 有 向 为 以: 王有才, 李向东, 李为民
 
 
+# adverbs that are also surnames, and 左 (left): before a word ("曾|间断服用", "尚|顺畅", "余|症状同前", "方|癫痫",
+# "应|理解", "左|髋部") they are no surname. Only these: most function surnames open word-like names (向前, 时和, 向往).
+_ADVERB_SURNAMES = frozenset("曾尚余方应左")
+
 # what follows a person's name in a drug's name
 _DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "注射液", "酊", "栓")
 # the score a reading needs when its first character is in no surname list
@@ -146,6 +151,9 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     given = cand[sl:]
     if not given or given[0] in _GIVEN_NEVER:
         return False
+    if (sl == 1 and cand[0] in _ADVERB_SURNAMES and dictionary_word(given)
+            and not all(c in COMMON_GIVEN for c in given)):
+        return False  # an adverb before a word (曾|间断, 应|理解), not 曾建国
     if ends_a_word(text, a) or text[b : b + 1] in CHEM_NEXT or any(c in CHEM_NEXT for c in given):
         return False  # ... nor a chemical's name (石杉碱|甲, 马来|酸)
     if clinical_term_at(text, a):

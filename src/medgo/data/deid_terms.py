@@ -37,7 +37,7 @@ _HAN = re.compile(r"^[\u4e00-\u9fff]{2,16}$")
 DRUG_VERBS = ("服用", "口服", "加用", "停用", "改用", "换用", "续用", "联用", "合用", "外用", "静滴", "静推", "肌注", "泵入",
               "含服", "吸入", "雾化", "滴注", "注射", "自服", "顿服", "嚼服", "冲服", "加服", "试用", "选用", "应用")
 # a dose right after the word ("甘利欣150mg", "施维舒 50mg")
-_DOSE = re.compile(r" ?\d+(?:\.\d+)?(?:mg|g|μg|ug|ml|mL|IU|U|万U|单位|片|粒|支|袋|丸|贴|喷|滴)")
+_DOSE = re.compile(r" ?\d+(?:\.\d+)?(?:mg|g|μg|ug|ml|mL|IU|U|万U|㎎|㎍|㎖|单位|片|粒|支|袋|丸|贴|喷|滴)")
 
 
 def in_drug_name(text: str, a: int, b: int) -> bool:
