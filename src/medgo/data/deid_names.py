@@ -409,6 +409,9 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+_LISTED_WORDS = frozenset(NOT_NAMES | NOT_NAMES_CLINICAL)
+
+
 def _free_names(text: str) -> list[tuple[int, int, str]]:
     """Names with no cue at all: a frequent (or compound) surname, then one given character from
     NAME_ONLY_GIVEN, or two frequent given characters at least one of which is from it ("谢军", "王志强")."""
@@ -440,7 +443,8 @@ def _free_names(text: str) -> list[tuple[int, int, str]]:
                 if g == 1 and given not in NAME_ONLY_GIVEN:
                     continue
                 cand = text[i : i + sl + g]
-                if _given_ok(given) and not not_a_name(cand) and not text.startswith(_NOT_NAME_PREFIXES, i):
+                if (_given_ok(given) and not not_a_name(cand) and not text.startswith(_NOT_NAME_PREFIXES, i)
+                        and not ends_a_word(text, i) and text[i - 1 : i + 1] not in _LISTED_WORDS):  # 柴胡|桂枝汤
                     hit = sl + g
                     break
         if hit:
