@@ -38,13 +38,15 @@ deid-tagger: install-dev
 	@test -f $(DEID_TAGGER)/member1/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) --out $(DEID_TAGGER)
 
 # A clinical term list for the de-identifier (`medgo data deid --terms`): CMeEE's and cMedQANER's annotated
-# entities that open with a surname character. Built from the research-only corpora into the cache, never committed.
-DEID_TERMS ?= $(HOME)/.cache/medgo/deid-terms/cmeee.txt
+# entities and a drug formulary's names and aliases (CareGPT drug.json) that open with a surname character. Built
+# from the research-only corpora into the cache, never committed.
+DEID_TERMS ?= $(HOME)/.cache/medgo/deid-terms/shared.txt
 deid-terms: install-dev
 	@test -f $(DEID_TERMS) || $(BIN)/medgo data deid-terms --out $(DEID_TERMS) \
 	  --in $(MEDGO_DATA)/cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json \
 	  --in $(MEDGO_DATA)/cblue/Sherlock-coder_CBLUE/data/CMeEE/CMeEE_dev.json \
-	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/train.json
+	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/train.json \
+	  --in $(MEDGO_DATA)/corpora/CareGPT/data/drug.json
 
 demo: install
 	$(BIN)/medgo run configs/demo.yaml

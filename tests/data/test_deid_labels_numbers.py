@@ -126,3 +126,14 @@ def test_drug_names_that_open_with_a_surname_stay(text: str) -> None:
 def test_a_name_before_a_verb_and_a_tablet_is_still_a_name() -> None:
     out = deidentify("家属孙建国发现药片颜色不对，孙建国表示理解。")
     assert "孙建国" not in out and "药片颜色" in out
+
+
+def test_a_phone_number_never_runs_across_a_line_break() -> None:
+    out = deidentify("住院号：00219483\n2021年7月14日 14:26 顺娩一活男婴")
+    assert out == "住院号：[病历号]\n[日期] 14:26 顺娩一活男婴"
+    assert deidentify("电话 0571 8888 1234") == "电话 [电话]"  # spaces inside a number still join it
+
+
+@pytest.mark.parametrize("text", ["需风湿科林雅评估", "并请精神科林雅在病情稳定后会诊"])
+def test_a_name_after_a_department_before_what_clinicians_do(text: str) -> None:
+    assert "林雅" not in deidentify(text)

@@ -139,3 +139,17 @@ def test_terms_from_the_real_cmeee() -> None:
     assert len(terms) > 300
     assert {"金刚烷胺", "华法林", "沙丁胺醇"} <= set(terms)
     assert all(t[0] != "阿" for t in terms)
+
+
+def test_terms_from_a_formulary_of_drug_monographs(tmp_path: Path) -> None:
+    formulary = tmp_path / "drug.json"
+    formulary.write_text(json.dumps([
+        "华法林\n药品类型:抗凝血药\n别名:苄丙酮香豆素、华法令\n剂型:片剂：2.5mg",
+        "阿莫西林\n别名:阿莫仙、安必仙\n用法用量:口服",
+    ], ensure_ascii=False), encoding="utf-8")
+    assert terms_from_corpus([formulary]) == ["华法令", "华法林", "安必仙"]  # 苄…, 阿莫… open with no surname
+
+
+def test_address_reading_starting_inside_a_name_leaves_the_name_whole() -> None:
+    out = deidentify("经办情况：欧阳兰芝到窗口办理，称欧阳兰芳已住进南京鼓楼医院重症监护室。")
+    assert "欧阳" not in out and "兰芳" not in out

@@ -82,14 +82,15 @@ _ID15 = re.compile(_ND + r"[1-9]\d{5}\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d
 _ID_CUE = re.compile(r"(?:身份证(?:号码|号)?|公民身份号码|证件号(?:码)?)[:：\s为是]*([0-9Xx*]{15,18})")
 _ID_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID18_SPACED = re.compile(_ND + r"(\d{6})[ -](\d{8})[ -](\d{3}[\dXx])" + _NA)
+# a phone number's separators are spaces or dashes, never a line break ("住院号：00219483\n2021年…")
 _MOBILE = re.compile(
-    r"(?<![0-9A-Za-z+])(?:\+?86[-\s]?|[(（]\+?86[)）]\s?)?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}" + _NA
+    r"(?<![0-9A-Za-z+])(?:\+?86[- \t]?|[(（]\+?86[)）][ \t]?)?1[3-9]\d[- \t]?\d{4}[- \t]?\d{4}" + _NA
 )
 _LANDLINE = re.compile(
-    r"(?<![0-9A-Za-z.])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}(?:-|\s)?)\s?(?:[2-9]\d{2,3}[-\s]\d{4}|[2-9]\d{6,7})"
-    r"(?:\s?(?:-|转|分机|ext\.?\s?)\s?\d{1,5})?" + _NA
+    r"(?<![0-9A-Za-z.])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}(?:-|[ \t])?)[ \t]?(?:[2-9]\d{2,3}[- \t]\d{4}|[2-9]\d{6,7})"
+    r"(?:[ \t]?(?:-|转|分机|ext\.?[ \t]?)[ \t]?\d{1,5})?" + _NA
 )
-_PHONE_CUE = re.compile(r"(?:电话|手机|联系方式|联系电话|手机号(?:码)?|座机|TEL|Tel|tel)[:：\s为是]*(\d[\d\s-]{5,14}\d)" + _NA)
+_PHONE_CUE = re.compile(r"(?:电话|手机|联系方式|联系电话|手机号(?:码)?|座机|TEL|Tel|tel)[:：\s为是]*(\d[\d \t-]{5,14}\d)" + _NA)
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _RECORD_CUE = re.compile(
     r"(?:住院病历号|病历号|住院号|门诊号|急诊号|病案号|床号|ID号|登记号|就诊号|就诊卡|医保卡|社保卡|诊疗卡|健康卡|卡号|检查号|"
@@ -348,6 +349,22 @@ class _Drugs:
         return out
 
 
+def _addresses_after_names(spans: list[Span]) -> list[Span]:
+    """An address reading that starts inside a name starts after it ("称欧阳|兰芳已住进南京鼓楼…室" is a name, then
+    the place): the longer address would otherwise win and leave half the name."""
+    names = [sp for sp in spans if sp.type == "NAME"]
+    out = []
+    for sp in spans:
+        if sp.type == "ADDRESS":
+            inside = [n.end for n in names if n.start < sp.start < n.end]
+            if inside:
+                sp = Span(max(inside), sp.end, "ADDRESS")
+                if sp.end - sp.start < 4:
+                    continue
+        out.append(sp)
+    return out
+
+
 def _resolve(spans: list[Span]) -> list[Span]:
     """Keep non-overlapping spans: longer first, then by type priority."""
     chosen: list[Span] = []
@@ -431,7 +448,7 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     spans = _find_numbers(text) + _find_names(text) + role_names + _find_places(text, cfg.hospitals)
     if cfg.dates != "keep":
         spans += [d[0] for d in _find_dates(text)]
-    spans = _resolve(spans)
+    spans = _resolve(_addresses_after_names(spans))
     if cfg.tagger:
         spans = _with_tagger(text, spans, cfg)
     drugs = _Drugs(text, load_terms(tuple(cfg.clinical_terms)) if cfg.clinical_terms else None)

@@ -130,7 +130,8 @@ CLAUSE_VERBS = (
     "接诊", "复查", "出院", "入院", "术后",
 )
 # What follows a name that follows a department ("检验科石磊来电报告", "心内科 段立平⏎").
-DEPT_NEXT = ("来电", "报告", "电话", "告知", "通知", "会诊", "查看", "医生", "医师", "护士", "主任", "教授", "签字", "审核")
+DEPT_NEXT = ("来电", "报告", "电话", "告知", "通知", "会诊", "查看", "医生", "医师", "护士", "主任", "教授", "签字", "审核",
+             "评估", "在", "到场", "建议", "认为", "同意", "回复", "指导")
 PATIENT_CUES_EXTRA = ("居民", "住户", "村民", "职工", "学生", "来访者", "咨询者", "使用者", "被保险人", "参保者")
 # What may follow the end of a name in running text: punctuation, function words, verbs notes put after a name.
 NAME_FOLLOW = set(
@@ -169,6 +170,7 @@ COMMON_GIVEN = set(
 )
 # Clinical words that start with a surname character, beyond NOT_NAMES (herbs, drugs, eponymous diseases).
 NOT_NAMES_CLINICAL = {
+    "杨梅舌", "白芥子", "苏梗", "高敏C", "高敏肌钙",  # after blind13 (strawberry tongue, herbs, high-sensitivity assays)
     "王不留行", "何首乌", "白芷", "白及", "白果", "白附子", "白头翁", "白茅根", "白鲜皮", "白花蛇舌草", "黄精", "黄药子",
     "常山", "陈皮", "牛膝", "牛蒡子", "金钱草", "桑叶", "桑白皮", "桑寄生", "苏叶", "苏子", "石菖蒲", "龙骨", "牡蛎",
     "车前子", "车前草", "秦艽", "丁香", "沙参", "沙苑子", "钩藤", "郁金", "郁李仁", "蒲黄", "蒲公英", "夏枯草", "田七",

@@ -17,7 +17,10 @@ from typing import Any
 
 from medgo.data.deid_cued import name_like
 from medgo.data.deid_lexicon import (
+    CLINICIAN_ROLES,
     COMMON_GIVEN,
+    KIN_CUES,
+    KIN_WORDS,
     NOT_NAMES_CLINICAL,
     SURNAMES_1,
     SURNAMES_2,
@@ -122,6 +125,9 @@ _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已
 # "应|理解", "左|髋部") they are no surname. Only these: most function surnames open word-like names (向前, 时和, 向往).
 _ADVERB_SURNAMES = frozenset("曾尚余方应左")
 
+# kin words and care-team roles right before a reading: a person follows, whatever the reading looks like
+_PERSON_BEFORE = tuple(KIN_WORDS) + tuple(CLINICIAN_ROLES) + KIN_CUES + ("邻居", "家属", "医师", "医生", "护士", "、")
+
 # what follows a person's name in a drug's name
 _DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "注射液", "酊", "栓")
 # the score a reading needs when its first character is in no surname list
@@ -152,8 +158,8 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     if not given or given[0] in _GIVEN_NEVER:
         return False
     if (sl == 1 and cand[0] in _ADVERB_SURNAMES and dictionary_word(given)
-            and not all(c in COMMON_GIVEN for c in given)):
-        return False  # an adverb before a word (曾|间断, 应|理解), not 曾建国
+            and not all(c in COMMON_GIVEN for c in given) and not text.endswith(_PERSON_BEFORE, 0, a)):
+        return False  # an adverb before a word (曾|间断, 应|理解), not 曾建国 nor a person named after a kin word (侄子曾繁荣)
     if ends_a_word(text, a) or text[b : b + 1] in CHEM_NEXT or any(c in CHEM_NEXT for c in given):
         return False  # ... nor a chemical's name (石杉碱|甲, 马来|酸)
     if clinical_term_at(text, a):

@@ -30,7 +30,7 @@ DRUG_STEMS = (
 )
 # Characters of chemistry that Chinese names do not use (none is in a jieba person-name entry that is not itself
 # a chemical, nor in COMMON_GIVEN): inside a reading or right after it, they make it part of a drug's name.
-CHEM_CHARS = frozenset("哌嗪唑噻吡咪啶嘧呋喹吲酮醇酯胺肽苷酚烷烯炔羟羧酰氨巯胍脲嘌铵铂")
+CHEM_CHARS = frozenset("哌嗪唑噻吡咪啶嘧呋喹吲酮醇酯胺肽苷酚烷烯炔羟羧酰氨巯胍脲嘌铵铂啡硫磷")
 _HAN = re.compile(r"^[\u4e00-\u9fff]{2,16}$")
 # Verbs whose object is a drug, never a person ("停用甘利欣", "加用施维舒"). Not 予/给予/予以/使用, which may take one
 # ("给予王芳心理疏导").
@@ -124,9 +124,23 @@ CORPUS_TYPES = ("dru", "dis", "sym", "pro", "ite", "mic", "equ", "bod", "drug", 
                 "test", "body")
 
 
+_ALIAS_SPLIT = re.compile(r"[、，,;；/]")
+
+
+def _monograph(text: str) -> Iterator[tuple[str, str]]:
+    """A drug monograph ("氨肽素\n药品类型:…\n别名:利血生、…"): its title line and its aliases are drug names."""
+    lines = text.split("\n")
+    yield lines[0].strip(), "drug"
+    for line in lines[1:]:
+        if line.startswith(("别名:", "别名：", "商品名:", "商品名：")):
+            for alias in _ALIAS_SPLIT.split(line.split(":", 1)[-1].split("：", 1)[-1]):
+                yield alias.strip(), "drug"
+
+
 def _entities(path: Path) -> Iterator[tuple[str, str]]:
-    """(entity, type) of a CMeEE-style JSON file (a list of {text, entities: [{entity, type}]}) or of JSON Lines
-    with cMedQANER's {mention_data: [{mention, type}]} or {text, spans: [{start, end, type}]}."""
+    """(entity, type) of a CMeEE-style JSON file (a list of {text, entities: [{entity, type}]}), of a formulary
+    (a JSON list of drug monographs: title line, then "别名:" aliases), or of JSON Lines with cMedQANER's
+    {mention_data: [{mention, type}]} or {text, spans: [{start, end, type}]}."""
     raw = path.read_text(encoding="utf-8")
     try:
         rows = json.loads(raw) if raw.lstrip().startswith("[") else None
@@ -141,6 +155,11 @@ def _entities(path: Path) -> Iterator[tuple[str, str]]:
                 except json.JSONDecodeError as e:
                     raise DataError(f"{path}:{n}: not a JSON line ({e})") from None
     for row in rows:
+        if isinstance(row, str):
+            yield from _monograph(row)
+            continue
+        if not isinstance(row, dict):
+            raise DataError(f"{path}: rows must be objects (CMeEE, cMedQANER) or drug monographs (strings)")
         for e in row.get("entities", []):
             yield e.get("entity", ""), e.get("type", "")
         for m in row.get("mention_data", []):
