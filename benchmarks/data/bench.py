@@ -120,7 +120,7 @@ DEID_SETS = Path(__file__).resolve().parent / "deid_independent"
 # the helper-written check sets, each frozen before its first measurement (README: "The check sets")
 BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}") for k in range(2, 6)),
               *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 11)), ("blind11_60_notes", "blind11"),
-              ("blind12_60_notes", "blind12")]
+              ("blind12_60_notes", "blind12"), ("blind13_60_notes", "blind13")]
 
 
 def _strip(r: dict) -> dict:
@@ -181,7 +181,30 @@ def _real_text_names(data: Path, n_qa: int = 3000, n_ehr: int = 2000, cfg: objec
             "name_hits_in_context": hits[:20]}
 
 
-def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
+def _cmeee_terms_kept(data: Path, cfg: object) -> dict:
+    """Real clinical terms kept: CMeEE-V2 dev's annotated entities (drugs, diseases, symptoms, ...; the corpus has
+    no person names) that no NAME span touches, all of them and those opening with a surname character."""
+    from medgo.data.deid import find_phi
+    from medgo.data.deid_lexicon import SURNAMES_1, SURNAMES_2
+
+    rows = json.loads((data / "cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json").read_text("utf-8"))
+    n = kept = ns = kept_s = 0
+    eaten = []
+    for r in rows:
+        t = r["text"]
+        names = [p for p in find_phi(t, cfg) if p.type == "NAME"]
+        for e in r["entities"]:
+            a, b = e["start_idx"], e["end_idx"] + 1  # end_idx is inclusive
+            hit = any(p.start < b and a < p.end for p in names)
+            sur = t[a] in SURNAMES_1 or t[a : a + 2] in SURNAMES_2
+            n, kept, ns, kept_s = n + 1, kept + (not hit), ns + sur, kept_s + (sur and not hit)
+            if hit:
+                eaten.append(e["entity"])
+    return {"sentences": len(rows), "entities": n, "kept_rate": round(kept / n, 5), "surname_opening": ns,
+            "surname_opening_kept_rate": round(kept_s / max(1, ns), 5), "eaten_sample": eaten[:20]}
+
+
+def deid_quality(data: Path, runs: int = 3, tagger: str | None = None, terms: list[str] | None = None) -> dict:
     """Leak rates, span precision/recall and planted-term keep rate on the generator's notes and on the sets
     written independently of the detector (benchmarks/data/deid_independent); clinical content kept on the
     CCKS2017 records; throughput; the pre-#16 detector's figures beside them (deid_baseline.json)."""
@@ -191,7 +214,7 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
     from medgo.data.deid_eval import score_notes as _score
     from medgo.data.synth_phi import generate_notes, score
 
-    cfg = DeidConfig(tagger=tagger)
+    cfg = DeidConfig(tagger=tagger, clinical_terms=terms or [])
 
     def score_notes(notes: list[dict]) -> dict:
         return _score(notes, lambda t: find_phi(t, cfg), lambda t: deidentify(t, cfg))
@@ -223,15 +246,20 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None) -> dict:
             for k, f in (("independent_odd_templates_90", "odd_templates_first_measurement.json"),
                          ("fresh_40_notes", "fresh_first_measurement.json"),
                          *((key + tail, f"{name}{part}_first_measurement.json") for key, name in BLIND_SETS
-                           for tail, part in (("", ""), ("_with_tagger", "_tagger"))))
+                           for tail, part in (("", ""), ("_with_tagger", "_tagger"), ("_with_terms", "_terms"),
+                                              ("_with_tagger_and_terms", "_tagger_terms"))))
             if (DEID_SETS / f).is_file()
         },
         "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin",
                                                    find=lambda t: find_phi(t, cfg)),
         "real_text_names": _real_text_names(data, cfg=cfg),
+        "cmeee_v2_dev_terms_kept": _cmeee_terms_kept(data, cfg),
         "throughput_independent_180": _throughput(indep, runs, cfg),
         "throughput_synthetic_1000": _throughput(synth_notes, runs, cfg),
     }
+    if terms:
+        out["clinical_terms"] = {"lists": [Path(t).name for t in terms],
+                                 "terms": sum(1 for t in terms for line in open(t, encoding="utf-8") if line.strip())}
     if tagger:
         meta = json.loads((Path(tagger) / "tagger.json").read_text("utf-8"))
         out["tagger"] = {"folder": str(tagger), **{k: meta[k] for k in ("recipe", "train_windows", "final_loss",
@@ -258,6 +286,8 @@ def main() -> None:
     ap.add_argument("--child", nargs="+")
     ap.add_argument("--only", choices=["deid"], help="run only this part and merge it into --out")
     ap.add_argument("--tagger", help="also measure the rules with this learned name tagger (train_tagger.py) -> deid_tagger")
+    ap.add_argument("--terms", action="append", default=[], help="also measure with this clinical term list "
+                    "(make deid-terms) beside the tagger -> deid_tagger_terms (deid_terms without --tagger)")
     a = ap.parse_args()
     if a.child:
         kind, *rest = a.child
@@ -274,10 +304,11 @@ def main() -> None:
         from medgo.machine import cpu_name
 
         res = json.loads(Path(a.out).read_text("utf-8")) if Path(a.out).is_file() else {}
-        for key, tagger in (("deid", None), ("deid_tagger", a.tagger)):
-            if key == "deid_tagger" and not tagger:
-                continue
-            res[key] = deid_quality(data, a.runs, tagger)
+        states = [("deid", None, []), ("deid_tagger", a.tagger, [])] if a.tagger else [("deid", None, [])]
+        if a.terms:
+            states.append(("deid_tagger_terms" if a.tagger else "deid_terms", a.tagger, a.terms))
+        for key, tagger, terms in states:
+            res[key] = deid_quality(data, a.runs, tagger, terms)
             res[key]["machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
                                    "note": "2 shared cores"}
             res[key]["date"] = dt.datetime.now().isoformat(timespec="seconds")
@@ -289,7 +320,8 @@ def main() -> None:
                 print(k, {t: v["leak_rate"] for t, v in d[k]["per_type"].items()}, "keep", d[k]["keep_rate"])
             print("ccks kept", d["ccks2017_real_records"]["content_kept_rate"], "real text with a name",
                   d["real_text_names"]["share"], "notes/s", d["throughput_independent_180"]["notes_per_s"],
-                  d["throughput_independent_180"].get("batched_64", ""))
+                  d["throughput_independent_180"].get("batched_64", ""), "CMeEE terms kept",
+                  d["cmeee_v2_dev_terms_kept"]["surname_opening_kept_rate"])
         return
     files = corpus_files(data)
     res: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
