@@ -1,7 +1,7 @@
 """Clinical words a name reading must not eat. A reading is part of a drug's name when it runs into a drug stem
-(罗红|霉素, 头孢|他啶) or a chemistry character (多奈|哌齐, 氯|吡格雷); and a user's term lists (a hospital's
-formulary, the entities of an annotated corpus: `terms_from_corpus`) name words such as 甘利欣 or 金水宝 that
-no rule can tell from a name.
+(罗红|霉素, 伊立|替康) or stands beside a chemistry character (多奈|哌齐, 托烷|司琼), or when the note uses the same
+word as a drug (停用甘利欣); and a user's term lists (a hospital's formulary, the entities of an annotated corpus:
+`terms_from_corpus`) name words such as 施维舒 or 金水宝 that no rule can tell from a name.
 
 A term list is UTF-8 text, one term per line (text after a tab is ignored; # starts a comment)."""
 
@@ -29,7 +29,7 @@ DRUG_STEMS = (
     "缓释", "控释",
 )
 # Characters of chemistry that Chinese names do not use (none is in a jieba person-name entry that is not itself
-# a chemical, nor in COMMON_GIVEN): inside a reading or right after it, they make it part of a drug's name.
+# a chemical, nor in COMMON_GIVEN): inside a reading or right beside it, they make it part of a drug's name.
 CHEM_CHARS = frozenset("哌嗪唑噻吡咪啶嘧呋喹吲酮醇酯胺肽苷酚烷烯炔羟羧酰氨巯胍脲嘌铵铂啡硫磷")
 _HAN = re.compile(r"^[\u4e00-\u9fff]{2,16}$")
 # Verbs whose object is a drug, never a person ("停用甘利欣", "加用施维舒"). Not 予/给予/予以/使用, which may take one
