@@ -93,7 +93,8 @@ def _is_han(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
 
-_NOT_NAME_PREFIXES = tuple(NOT_NAMES | NOT_NAMES_CLINICAL)
+_LISTED_WORDS = frozenset(NOT_NAMES | NOT_NAMES_CLINICAL)
+_NOT_NAME_PREFIXES = tuple(_LISTED_WORDS)
 
 
 _BY_FIRST: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
@@ -409,9 +410,6 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-_LISTED_WORDS = frozenset(NOT_NAMES | NOT_NAMES_CLINICAL)
-
-
 def _free_names(text: str) -> list[tuple[int, int, str]]:
     """Names with no cue at all: a frequent (or compound) surname, then one given character from
     NAME_ONLY_GIVEN, or two frequent given characters at least one of which is from it ("谢军", "王志强")."""
@@ -444,7 +442,7 @@ def _free_names(text: str) -> list[tuple[int, int, str]]:
                     continue
                 cand = text[i : i + sl + g]
                 if (_given_ok(given) and not not_a_name(cand) and not text.startswith(_NOT_NAME_PREFIXES, i)
-                        and not ends_a_word(text, i) and text[i - 1 : i + 1] not in _LISTED_WORDS):  # 柴胡|桂枝汤
+                        and not ends_a_word(text, i) and not (i and text[i - 1 : i + 1] in _LISTED_WORDS)):  # 柴胡|桂枝汤
                     hit = sl + g
                     break
         if hit:

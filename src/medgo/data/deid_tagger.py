@@ -19,7 +19,6 @@ from medgo.data.deid_cued import name_like
 from medgo.data.deid_lexicon import (
     CLINICIAN_ROLES,
     COMMON_GIVEN,
-    KIN_CUES,
     KIN_WORDS,
     NOT_NAMES_CLINICAL,
     SURNAMES_1,
@@ -126,7 +125,7 @@ _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已
 _ADVERB_SURNAMES = frozenset("曾尚余方应左")
 
 # kin words and care-team roles right before a reading: a person follows, whatever the reading looks like
-_PERSON_BEFORE = tuple(KIN_WORDS) + tuple(CLINICIAN_ROLES) + KIN_CUES + ("邻居", "家属", "医师", "医生", "护士", "、")
+_PERSON_BEFORE = (*KIN_WORDS, *CLINICIAN_ROLES, "、")
 
 # what follows a person's name in a drug's name
 _DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "注射液", "酊", "栓")

@@ -30,6 +30,8 @@ DRUG_STEMS = (
 )
 # Characters of chemistry that Chinese names do not use (none is in a jieba person-name entry that is not itself
 # a chemical, nor in COMMON_GIVEN): inside a reading or right beside it, they make it part of a drug's name.
+# Wider than deid_names.CHEM_NEXT (what ends a chemical after a tagger reading) but without its 酸 霉 碱 醛, which
+# stand in ordinary words beside a name too (酸痛, 发霉): this set applies to every finder's readings, on both sides.
 CHEM_CHARS = frozenset("哌嗪唑噻吡咪啶嘧呋喹吲酮醇酯胺肽苷酚烷烯炔羟羧酰氨巯胍脲嘌铵铂啡硫磷")
 _HAN = re.compile(r"^[\u4e00-\u9fff]{2,16}$")
 # Verbs whose object is a drug, never a person ("停用甘利欣", "加用施维舒"). Not 予/给予/予以/使用, which may take one
