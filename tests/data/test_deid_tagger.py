@@ -342,3 +342,37 @@ def test_a_text_reads_the_same_alone_and_beside_a_longer_one(tiny_deid_tagger: P
     short, long = "今晨王永福拒绝进食。", "患者诉头痛两天，无呕吐，夜间睡眠可。" * 4
     alone, batched = t.probs([short])[0], t.probs([long, short])[1]
     assert max(abs(a - b) for x, y in zip(alone, batched, strict=True) for a, b in zip(x, y, strict=True)) < 1e-5
+
+
+def test_planted_terms_are_not_names_and_the_names_shift_with_them(tmp_path: Path) -> None:
+    from medgo.data.deid_tagger_train import TaggerTrainConfig, build_examples, plant_terms, read_negatives
+    from medgo.errors import ConfigError
+
+    text = "患者王芳因头痛就诊，予布洛芬口服。其母李秀英陪同。"
+    spans = [(2, 4), (19, 22)]
+    r = random.Random(3)
+    for _ in range(30):
+        t, sp, pieces = plant_terms(text, spans, ["罗通定", "杜冷丁"], r)
+        assert [t[a:b] for a, b in sp] == ["王芳", "李秀英"]
+        assert pieces and all("罗通定" in t[a:b] or "杜冷丁" in t[a:b] for a, b in pieces)
+    terms = tmp_path / "formulary.txt"
+    terms.write_text("罗通定\n杜冷丁\t镇痛\n# comment\n布洛芬\n", encoding="utf-8")
+    # only surname-opening terms: 布洛芬 cannot be read as a name
+    assert read_negatives([str(terms)]) == ["杜冷丁", "罗通定"]
+    corpus = tmp_path / "records.txt"
+    corpus.write_text("\n".join(SENTENCES * 2), encoding="utf-8")
+    cfg = TaggerTrainConfig(corpus=[str(corpus)], out=str(tmp_path / "t"), segments=40, synth_notes=0, seed=4,
+                            negatives=[str(terms)], term_share=1.0)
+    ex = build_examples(cfg)
+    with_terms = [(t, y) for t, y in ex if "罗通定" in t or "杜冷丁" in t]
+    assert len(with_terms) >= 30
+    for t, y in with_terms:
+        for w in ("罗通定", "杜冷丁"):
+            i = t.find(w)
+            if i >= 0:
+                assert y[i : i + 3] == [0, 0, 0], (t, w)
+    plain = build_examples(TaggerTrainConfig(corpus=[str(corpus)], out=str(tmp_path / "t"), segments=40,
+                                             synth_notes=0, seed=4))
+    assert not any("罗通定" in t for t, _ in plain)
+    with pytest.raises(ConfigError, match="--negatives .*missing.txt: no such file"):
+        read_negatives([str(tmp_path / "missing.txt")])

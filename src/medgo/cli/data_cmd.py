@@ -150,12 +150,15 @@ def deid_train(
                                         "\"phi\" or \"spans\" (start, end, type NAME / PATIENT / RELATIVE / CLINICIAN)"),
     labelled_copies: int = typer.Option(4, "--labelled-copies", min=1, help="times each annotated note is learned "
                                         "from: once as it stands, then with its names replaced by sampled ones"),
+    negatives: list[Path] = typer.Option([], "--negatives", help="clinical terms to plant as not-names (a formulary: "
+                                         "one term per line, .txt; or CMeEE / cMedQANER / drug-monograph JSON)"),
 ) -> None:
     """Train the learned name detector on your own record text (names planted at role words) and annotated notes."""
     from medgo.data.deid_tagger_train import TaggerTrainConfig, train_tagger
 
     cfg = TaggerTrainConfig(corpus=[str(c) for c in corpus], out=str(out), steps=steps, segments=segments, seed=seed,
-                            members=members, labelled=[str(x) for x in labelled], labelled_copies=labelled_copies)
+                            members=members, labelled=[str(x) for x in labelled], labelled_copies=labelled_copies,
+                            negatives=[str(x) for x in negatives])
     try:
         train_tagger(cfg)  # prints its own one-line summary
     except MedgoError as e:

@@ -67,6 +67,12 @@ class TaggerTrainConfig:
     # and `labelled_copies - 1` more times with every name replaced by a sampled one (the contexts, not the names)
     labelled: list[str] = field(default_factory=list)
     labelled_copies: int = 4
+    # clinical terms that open with a surname character (罗通定, 杜冷丁, 苏子降气汤: a formulary, `medgo data deid-terms`
+    # lists, or annotated corpora read by deid_terms.terms_from_corpus), planted as not-names into `term_share` of the
+    # windows, in the places a name stands too ("予罗通定", "舒乐安定2片", "、杜冷丁、"), so that the tagger learns the
+    # words rather than only the contexts: the fifth tagger ate such brand names (benchmarks/data/README.md, round 7)
+    negatives: list[str] = field(default_factory=list)
+    term_share: float = 0.3
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -235,6 +241,51 @@ def plant_names(text: str, sample: NameSampler, r: random.Random) -> tuple[str, 
     return out + text[pos:], spans
 
 
+# where a planted clinical term stands: most of these places take a name as well ("予王芳", "王芳、李强", a table cell)
+_TERM_PLACES = ("予{t}", "给予{t}", "加{t}", "改{t}", "换用{t}", "吃了{t}", "用{t}", "原用{t}", "自服{t}", "{t}{dose}",
+                "{t}{dose}", "{t}、{u}", "{u}、{t}", "{t}，", "\t{t}\t", "{t}每日{k}次", "{t}治疗", "{t}后", "诊断：{t}",
+                "既往{t}", "{t}（{u}）")
+_TERM_DOSES = ("10mg", "0.5g", "1片", "2粒", "5ml", "20mg", "100U", " 50mg", "1支", "1贴", "约20片", "×20片", "1袋")
+_TERM_AT = re.compile(r"(?<=[。，；：、\n\t])|^")
+
+
+def read_negatives(paths: Iterable[str]) -> list[str]:
+    """The surname-opening terms of term lists (one per line, `.txt`) and annotated corpora (anything else, read by
+    deid_terms.terms_from_corpus). No dictionary filter: jieba tags 杜冷丁, 甘露醇 and 白蛋白 as person names."""
+    from medgo.data.deid_terms import _lines, _opens_with_surname, terms_from_corpus
+
+    terms: set[str] = set()
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise ConfigError(f"deid-train --negatives {p}: no such file (a term list, one per line, or a CMeEE / "
+                              "cMedQANER / formulary JSON file)")
+        if path.suffix == ".txt":
+            terms.update(t for t in _lines(path) if len(t) >= 2 and _opens_with_surname(t))
+        else:
+            terms.update(terms_from_corpus([path]))
+    return sorted(terms)
+
+
+def plant_terms(text: str, spans: list[tuple[int, int]], terms: list[str], r: random.Random,
+                ) -> tuple[str, list[tuple[int, int]], list[tuple[int, int]]]:
+    """`text` with one or two clinical terms inserted, in a place a name might stand, at clause boundaries
+    outside the name spans: the new text, the shifted name spans, and where the inserted pieces stand."""
+    inside = {k for a, b in spans for k in range(a + 1, b)}
+    cuts = [m.start() for m in _TERM_AT.finditer(text) if m.start() not in inside]
+    pieces: list[tuple[int, int]] = []
+    for at in sorted(r.sample(cuts, min(len(cuts), r.randint(1, 2))), reverse=True):
+        place = r.choice(_TERM_PLACES)
+        piece = place.format(t=r.choice(terms), u=r.choice(terms), dose=r.choice(_TERM_DOSES), k=r.randint(1, 3))
+        if at < len(text) and piece[-1] not in "，\t":
+            piece += r.choice("，，。；")  # a clause of its own, not run into the next word
+        text = text[:at] + piece + text[at:]
+        n = len(piece)
+        spans = [(a + n, b + n) if a >= at else (a, b) for a, b in spans]
+        pieces = [(at, at + n)] + [(a + n, b + n) for a, b in pieces]
+    return text, spans, pieces
+
+
 # span types of annotated notes that are names (the check sets' PATIENT / RELATIVE / CLINICIAN, the generator's NAME)
 NAME_TYPES = ("NAME", "PATIENT", "RELATIVE", "CLINICIAN")
 
@@ -349,13 +400,21 @@ def build_examples(cfg: TaggerTrainConfig) -> list[tuple[str, list[int]]]:
     bigrams = Counter({b: k for b, k in bigrams.items() if b not in after_surname})
     sample = NameSampler(r, [c for c, k in counts.most_common(3000)], [b for b, k in bigrams.most_common(3000)],
                          odd=cfg.odd_surnames)
+    negatives = read_negatives(cfg.negatives) if cfg.negatives else []
+    if cfg.negatives:
+        console.print(f"deid-train: {len(negatives)} surname-opening clinical terms to plant as not-names")
     out: list[tuple[str, list[int]]] = []
     for k, w in enumerate(windows):
         if r.random() < 0.35:  # names right after a line break: a short real line as a heading above
             head = windows[(k * 7919) % len(windows)][: r.randint(2, 12)].strip()
             w = (head + r.choice(["\n", "\n", "：\n", " "]) + w)[: cfg.max_len]
         text, spans = plant_names(w, sample, r) if r.random() < cfg.plant else (w, [])
-        planted = {k for a, b in spans for k in range(a, b)}
+        pieces: list[tuple[int, int]] = []
+        if negatives and r.random() < cfg.term_share:
+            text, spans, pieces = plant_terms(text, spans, negatives, r)
+            text, spans = text[: cfg.max_len], [(a, b) for a, b in spans if b <= cfg.max_len]
+        # the rules' readings are silver labels, except where a name or a planted term stands
+        planted = {k for a, b in spans + pieces for k in range(a, b)}
         silver = [(sp.start, sp.end) for sp in find_phi(text) if sp.type == "NAME"
                   and not planted.intersection(range(sp.start, sp.end))]
         out.append((text, _labels(len(text), spans + silver)))
