@@ -46,6 +46,8 @@ deid-terms: install-dev
 	  --in $(MEDGO_DATA)/cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json \
 	  --in $(MEDGO_DATA)/cblue/Sherlock-coder_CBLUE/data/CMeEE/CMeEE_dev.json \
 	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/train.json \
+	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/dev.json \
+	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/test.json \
 	  --in $(MEDGO_DATA)/corpora/CareGPT/data/drug.json
 
 demo: install

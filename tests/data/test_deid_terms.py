@@ -26,6 +26,9 @@ CMEEE = SHARED / "cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json"
     ("罗哌卡因局麻", "罗哌"),
     ("托烷司琼止吐", "司琼"),  # a chemistry character right before it
     ("格列齐德缓释片", "格列齐德"),  # a release form runs on
+    ("复方丹参滴丸", "丹参"),  # a dosage form of two characters right after it
+    ("洛索洛芬钠片", "洛索"),  # a stem (洛芬), a salt (钠)
+    ("苯溴马隆", "马隆"),
 ])
 def test_readings_inside_drug_names(text: str, name: str) -> None:
     a = text.index(name)
@@ -37,10 +40,25 @@ def test_readings_inside_drug_names(text: str, name: str) -> None:
     ("孙建国发现药片", "孙建国"),  # any dosage form after a name is not a drug's name
     ("王芳肝功能正常", "王芳"),  # one character of a stem (肝素) is not enough
     ("予王芳头孢曲松", "王芳"),  # a drug's opening right after a name
+    ("王芳口服液体石蜡", "王芳"),  # 口服液 / 注射液 are no forms here: a name stands before them
+    ("给王芳注射液体", "王芳"),
 ])
 def test_names_beside_drugs_stay_names(text: str, name: str) -> None:
     a = text.index(name)
     assert not in_drug_name(text, a, a + len(name))
+
+
+@pytest.mark.parametrize(("text", "word", "drug"), [
+    ("吞服家中舒乐安定约20片", "舒乐安定", True),  # a dose after 约
+    ("20183484101\t依达拉奉\t30mg\t6支", "依达拉奉", True),  # the next cell of a table holds the dose
+    ("止痛原用高乌甲素", "高乌甲素", True),
+    ("王芳\t45岁\t女", "王芳", False),
+    ("王芳约20分钟后到达", "王芳", False),
+])
+def test_words_used_as_drugs(text: str, word: str, drug: bool) -> None:
+    from medgo.data.deid_terms import used_as_drug
+
+    assert used_as_drug(text, word) is drug
 
 
 def test_term_index_cuts_readings() -> None:
@@ -105,8 +123,10 @@ def test_terms_from_corpus_formats(tmp_path: Path) -> None:
     qaner = tmp_path / "qa.jsonl"
     qaner.write_text(json.dumps({"text": "易坦静好吗", "mention_data": [
         {"mention": "易坦静", "type": "drug", "offset": "0"}]}, ensure_ascii=False) + "\n", encoding="utf-8")
-    got = terms_from_corpus([cmeee, qaner], is_name=lambda w: w == "张力")
-    assert got == ["华法林", "易坦静"]  # no surname opening (阿司匹林), a department, a person's name: left out
+    got = terms_from_corpus([cmeee, qaner], is_name=lambda w: w in ("张力", "易坦静"))
+    # no surname opening (阿司匹林), a department, a person's name (张力): left out; a drug the dictionary takes for a
+    # name (易坦静) stays
+    assert got == ["华法林", "易坦静"]
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a"}\n{oops\n', encoding="utf-8")
     with pytest.raises(DataError, match="bad.jsonl:2"):

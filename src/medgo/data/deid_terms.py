@@ -24,22 +24,26 @@ DRUG_STEMS = (
     "霉素", "沙星", "西林", "他汀", "普利", "沙坦", "洛尔", "地平", "唑仑", "西泮", "替丁", "拉唑", "卡因", "司琼",
     "米松", "尼松", "替尼", "单抗", "昔布", "格雷", "曲坦", "洛韦", "环素", "康唑", "硝唑", "帕胺", "沙班", "加群",
     "列汀", "列净", "鲁肽", "瑞林", "帕明", "西汀", "曲林", "米嗪", "替康", "曲塞", "他滨", "比星", "他韦", "那韦",
-    # a release form runs on from a drug's first characters in the same word (格列齐德|缓释片). Not any dosage
-    # form: 孙建国|发现药片, 王芳|片刻.
-    "缓释", "控释",
+    "洛芬",
+    # a release form runs on from a drug's first characters in the same word (格列齐德|缓释片), and so do dosage
+    # forms of two characters or more (丁桂儿|脐贴, 复方丹参|滴丸). Not one character (孙建国|发现药片, 王芳|片刻), nor
+    # 口服液 / 注射液, which a name may stand before (王芳口服液体石蜡, 给王芳注射液体).
+    "缓释", "控释", "肠溶", "脐贴", "贴剂", "贴膏", "滴丸", "胶囊", "颗粒", "冲剂", "软膏", "乳膏", "滴眼液", "喷雾剂",
+    "气雾剂", "合剂", "糖浆",
 )
 # Characters of chemistry that Chinese names do not use (none is in a jieba person-name entry that is not itself
 # a chemical, nor in COMMON_GIVEN): inside a reading or right beside it, they make it part of a drug's name.
 # Wider than deid_names.CHEM_NEXT (what ends a chemical after a tagger reading) but without its 酸 霉 碱 醛, which
 # stand in ordinary words beside a name too (酸痛, 发霉): this set applies to every finder's readings, on both sides.
-CHEM_CHARS = frozenset("哌嗪唑噻吡咪啶嘧呋喹吲酮醇酯胺肽苷酚烷烯炔羟羧酰氨巯胍脲嘌铵铂啡硫磷")
+CHEM_CHARS = frozenset("哌嗪唑噻吡咪啶嘧呋喹吲酮醇酯胺肽苷酚烷烯炔羟羧酰氨巯胍脲嘌铵铂啡硫磷钠钾钙镁锌溴")
 _HAN = re.compile(r"^[\u4e00-\u9fff]{2,16}$")
 # Verbs whose object is a drug, never a person ("停用甘利欣", "加用施维舒"). Not 予/给予/予以/使用, which may take one
 # ("给予王芳心理疏导").
 DRUG_VERBS = ("服用", "口服", "加用", "停用", "改用", "换用", "续用", "联用", "合用", "外用", "静滴", "静推", "肌注", "泵入",
-              "含服", "吸入", "雾化", "滴注", "注射", "自服", "顿服", "嚼服", "冲服", "加服", "试用", "选用", "应用")
-# a dose right after the word ("甘利欣150mg", "施维舒 50mg")
-_DOSE = re.compile(r" ?\d+(?:\.\d+)?(?:mg|g|μg|ug|ml|mL|IU|U|万U|㎎|㎍|㎖|单位|片|粒|支|袋|丸|贴|喷|滴)")
+              "含服", "吸入", "雾化", "滴注", "注射", "自服", "顿服", "嚼服", "冲服", "加服", "试用", "选用", "应用",
+              "吞服", "误服", "原用")
+# a dose right after the word ("甘利欣150mg", "施维舒 50mg", "舒乐安定约20片", a table's next cell: "依达拉奉\t30mg")
+_DOSE = re.compile(r"(?:[ \t×]|约|共|各)?\d+(?:\.\d+)?(?:mg|g|μg|ug|ml|mL|IU|U|万U|㎎|㎍|㎖|单位|片|粒|支|袋|丸|贴|喷|滴)")
 
 
 def in_drug_name(text: str, a: int, b: int) -> bool:
@@ -126,6 +130,7 @@ CORPUS_TYPES = ("dru", "dis", "sym", "pro", "ite", "mic", "equ", "bod", "drug", 
                 "test", "body")
 
 
+DRUG_TYPES = frozenset(("dru", "drug"))
 _ALIAS_SPLIT = re.compile(r"[、，,;；/]")
 
 
@@ -174,12 +179,16 @@ def terms_from_corpus(paths: Iterable[Path], types: Iterable[str] = CORPUS_TYPES
                       is_name: Callable[[str], bool] | None = None) -> list[str]:
     """Clinical terms of annotated corpora that open with a surname character (the only ones a name reading can
     eat): all-Chinese entities of 2-16 characters of the given types, seen at least `min_count` times.
-    `is_name(term)` drops entries that are person names in the dictionary (张力 is a symptom and a name)."""
+    `is_name(term)` drops entries that are person names in the dictionary (张力 is a symptom and a name), but never a
+    drug: jieba's dictionary tags 潘生丁, 甘露醇 and 白蛋白 as names, and no one is called 潘生丁."""
     want = set(types)
     seen: Counter[str] = Counter()
+    drugs: set[str] = set()
     for p in paths:
         for ent, typ in _entities(Path(p)):
             if typ in want and _HAN.match(ent) and _opens_with_surname(ent):
                 seen[ent] += 1
-    keep = [t for t, c in seen.items() if c >= min_count and not (is_name and is_name(t))]
+                if typ in DRUG_TYPES:
+                    drugs.add(ent)
+    keep = [t for t, c in seen.items() if c >= min_count and (t in drugs or not (is_name and is_name(t)))]
     return sorted(keep)
