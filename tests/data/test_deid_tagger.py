@@ -376,3 +376,13 @@ def test_planted_terms_are_not_names_and_the_names_shift_with_them(tmp_path: Pat
     assert not any("罗通定" in t for t, _ in plain)
     with pytest.raises(ConfigError, match="--negatives .*missing.txt: no such file"):
         read_negatives([str(tmp_path / "missing.txt")])
+
+
+def test_plausible_reads_no_name_inside_a_word_the_note_doses() -> None:
+    from medgo.data.deid_tagger import plausible
+
+    text = "入院前一晚吞服家中舒乐安定约20片及曲唑酮若干"
+    a = text.index("舒乐")
+    assert not plausible(text, a, a + 2, 0.9)  # 舒乐|安定约20片: the dose follows the longer word
+    text = "舒乐陪同入院，安定约20片"
+    assert plausible(text, 0, 2, 0.9)  # the dosed word is another one

@@ -39,6 +39,7 @@ from medgo.data.deid_names import (
     read_name,
     surname_len,
 )
+from medgo.data.deid_terms import used_as_drug
 
 TAGS = ("O", "B", "I")
 PAD, UNK = 0, 1
@@ -144,6 +145,9 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     sl = surname_len(cand, 0, rare=True)
     if text.startswith(_DRUG_FORM, b) or ("\u4e00" <= text[b : b + 1] <= "\u9fff" and text.startswith(_DRUG_FORM, b + 1)):
         return False  # a drug named after its maker, or a short reading of it (季德胜蛇药片, 季德|胜蛇药片)
+    # the reading and the next one or two characters are a word the note doses or gives as a drug (吞服舒乐|安定约20片)
+    if any("\u4e00" <= text[b + k - 1 : b + k] <= "\u9fff" and used_as_drug(text, text[a : b + k]) for k in (1, 2)):
+        return False
     if not sl:
         # a surname outside the lists (门学文, 那英): only a sure reading that looks like a name whatever its surname
         # and no entry of the dictionary at all (its name tags are noisy: 平卧 nr, 子宫 nr)
