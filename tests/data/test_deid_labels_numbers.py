@@ -82,6 +82,7 @@ def test_an_address_keeps_the_room_number_after_its_last_unit() -> None:
     [
         ("出示了患者的就诊卡M-8646440，核对后交付。", "8646440"),  # a card named without 号
         ("ART编号：10505552　随访日期：见下", "10505552"),  # a programme's number: letters before 编号
+        ("姓名：黄德水　编号：A630358　身份证：见下", "A630358"),  # 编号 alone before a letter-led code
         ("慢性呼吸衰竭\n2016.07.1710:30在床旁更换套管", "2016.07.17"),  # a time right after the date
     ],
 )
@@ -91,6 +92,11 @@ def test_cards_programme_numbers_and_dates_run_into_a_time(text: str, value: str
 
 def test_a_bare_item_number_stays() -> None:
     assert deidentify("编号：1234 项目：血常规") == "编号：1234 项目：血常规"
+
+
+def test_a_department_before_a_labelled_name_stays_and_the_name_goes() -> None:
+    out = deidentify("请予复核。联系人：医保办林嘉，电话（021）70021234")
+    assert "林嘉" not in out and "医保办" in out, out
 
 
 def test_a_header_row_keeps_its_headings_and_a_surgeon_column_is_a_person_column() -> None:

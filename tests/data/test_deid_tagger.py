@@ -386,3 +386,7 @@ def test_plausible_reads_no_name_inside_a_word_the_note_doses() -> None:
     assert not plausible(text, a, a + 2, 0.9)  # 舒乐|安定约20片: the dose follows the longer word
     text = "舒乐陪同入院，安定约20片"
     assert plausible(text, 0, 2, 0.9)  # the dosed word is another one
+    text = "鉴别苏木杰现象与黎明现象"
+    assert not plausible(text, 2, 5, 0.9) and not plausible(text, 2, 4, 0.9)  # named after a person: a phenomenon
+    text = "潘氏试验弱阳性"
+    assert not plausible(text, 0, 3, 0.9)  # 氏 opens no given name

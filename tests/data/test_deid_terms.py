@@ -54,6 +54,22 @@ def test_names_beside_drugs_stay_names(text: str, name: str) -> None:
     ("止痛原用高乌甲素", "高乌甲素", True),
     ("王芳\t45岁\t女", "王芳", False),
     ("王芳约20分钟后到达", "王芳", False),
+    # a drug's other name in brackets, or a drug in brackets after the word, or brackets then a dose
+    ("曲美他嗪（万爽力）、单硝酸异山梨酯", "万爽力", True),
+    ("马来酸曲美布汀（舒丽启能）", "舒丽启", True),  # the first characters of the bracketed word
+    ("可换成施慧达（左旋氨氯地平）", "施慧达", True),
+    ("坦索罗辛（哈乐）0.2mg qn，另嘱与哈乐间隔4小时", "哈乐", True),
+    ("乳果糖（杜密克）15ml", "杜密克", True),
+    # a 、-list beside a drug
+    ("银杏叶片、金纳多、钙尔奇D", "金纳多", True),
+    ("华蟾素、金复康口服液等勿自行加用", "华蟾", True),
+    # people in brackets and lists stay people
+    ("主治医师（王芳）查房", "王芳", False),
+    ("王芳（主治医师）", "王芳", False),
+    ("护士王芳、李强核对", "王芳", False),
+    ("予头孢、王芳陪同", "王芳", False),
+    ("审方药师：韩冬（韩冬备注：与钙剂间隔服用）", "韩冬", False),  # the brackets hold a remark, not a word
+    ("王芳(13812345678)", "王芳", False),
 ])
 def test_words_used_as_drugs(text: str, word: str, drug: bool) -> None:
     from medgo.data.deid_terms import used_as_drug

@@ -97,12 +97,14 @@ _RECORD_CUE = re.compile(
     r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|(?<![A-Za-z])ID)(?:号码|码|号)?"
     r"[:：\s为是]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{0,24})" + _NA
 )
-# "透析号：BA2024-4875", "就诊卡号 00123456", "献血码：A977991": any short label ending in 号/号码/编号/编码/码
-# before a code with 4+ digits.
+# "透析号：BA2024-4875", "就诊卡号 00123456", "献血码：A977991", "编号：A630358": any short label ending in 号/号码/
+# 编号/编码/码 (编号 and 编码 also alone) before a code with 4+ digits.
 _RECORD_GENERIC = re.compile(
-    r"[\u4e00-\u9fff]{1,5}(?:号码|编号|编码|号|码)[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})" + _NA
+    r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})"
+    + _NA
 )
-_LETTER_BEFORE = re.compile(r"[A-Za-z]编号")  # "ART编号：10505552" is a programme's record number; "编号：1" an item
+# "ART编号：10505552" is a programme's record number; "编号：1" an item, "编号：A630358" or six digits a person's
+_LETTER_BEFORE = re.compile(r"[A-Za-z]编号")
 _CODE_HEAD = re.compile(r"(?:号|号码|编号|编码|码|ID)$")
 _NOT_PERSON_CODES = ("批号", "型号", "货号", "序号", "页码", "版号", "规格号")  # a drug lot is nobody's record
 _TABLE_CODE = re.compile(r"(?<![0-9A-Za-z-])(?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24}(?![0-9A-Za-z-])")
@@ -199,7 +201,8 @@ def _find_numbers(text: str) -> list[Span]:
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _BED.finditer(text)]
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_GENERIC.finditer(text)
             if sum(c.isdigit() for c in m.group(1)) >= 4
-            and not (m.group(0).startswith("编号") and not _LETTER_BEFORE.match(text, max(0, m.start() - 1)))]
+            and not (m.group(0).startswith("编号") and not _LETTER_BEFORE.match(text, max(0, m.start() - 1))
+                     and sum(c.isdigit() for c in m.group(1)) < 6 and not m.group(1)[:1].isalpha())]
     # "| 床号 | 姓名 | 住院号 |" over "| 12床 | 林芷若 | H9732480 |": codes in a column headed by a number label
     for k, c in table_cells(text, lambda h: bool(_CODE_HEAD.search(h)) and not h.endswith(_NOT_PERSON_CODES)):
         for m in _TABLE_CODE.finditer(c):
@@ -240,9 +243,21 @@ def _trim_name(cand: str, surname_len: int) -> str:
     return cand
 
 
+# a department at the start of a labelled field, a name of two or three characters after it ("联系人：医保办林嘉，")
+_DEPT_FIRST = re.compile(r"[\u4e00-\u9fff]{1,4}(?:科|办)(?=[\u4e00-\u9fff]{2,3}(?:[，,。；;：:、\s（(]|$))")
+
+
+def _find_names_after(text: str, i: int) -> list[Span]:
+    m = re.compile(r"[\u4e00-\u9fff]{2,3}").match(text, i)
+    return [Span(i, m.end(), "NAME")] if m and _name_ok(m.group()) else []
+
+
 def _find_names(text: str) -> list[Span]:
     out: list[Span] = []
     for m in _STRONG.finditer(text):
+        if d := _DEPT_FIRST.match(text, m.start(1)):
+            out += _find_names_after(text, d.end())  # "联系人：医保办林嘉": the department, then the name
+            continue
         cand = _trim_name(m.group(1), 1)
         after = text[m.start(1) + len(cand) : m.start(1) + len(cand) + 1]
         labelled = text[m.start(1) - 1 : m.start(1)] in ":：" and not (after and "\u4e00" <= after <= "\u9fff")

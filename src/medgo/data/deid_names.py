@@ -391,7 +391,7 @@ def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-_DEPT = re.compile("[" + _H + "]{1,6}(?:科|室)[ \t\u3000]*")
+_DEPT = re.compile("[" + _H + "]{1,6}(?:科|室|办)[ \t\u3000]*")  # 办: 医保办, 医务办, 院办
 
 
 def _department_names(text: str) -> list[tuple[int, int, str]]:

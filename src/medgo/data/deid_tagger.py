@@ -118,7 +118,7 @@ def char_features(text: str) -> list[tuple[float, float, float, float]]:
 
 
 # Function characters that do not open a given name ("患者曾于…" is not 曾于, "由于某种" not 于某).
-_GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某因诉述无余由")  # not 有 向 为 以: 王有才, 李向东, 李为民
+_GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已未均既某因诉述无余由氏")  # 氏: 潘氏|试验  # not 有 向 为 以: 王有才, 李向东, 李为民
 
 
 # adverbs that are also surnames, and 左 (left): before a word ("曾|间断服用", "尚|顺畅", "余|症状同前", "方|癫痫",
@@ -130,6 +130,8 @@ _PERSON_BEFORE = (*KIN_WORDS, *CLINICIAN_ROLES, "、")
 
 # what follows a person's name in a drug's name
 _DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "注射液", "酊", "栓")
+# what follows a person's name in the name of a phenomenon, test or syndrome
+_EPONYM_NEXT = ("现象", "试验", "综合征", "综合症", "反射", "效应", "定律")
 # the score a reading needs when its first character is in no surname list
 ODD_SURNAME_SCORE = 0.8
 
@@ -145,6 +147,8 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     sl = surname_len(cand, 0, rare=True)
     if text.startswith(_DRUG_FORM, b) or ("\u4e00" <= text[b : b + 1] <= "\u9fff" and text.startswith(_DRUG_FORM, b + 1)):
         return False  # a drug named after its maker, or a short reading of it (季德胜蛇药片, 季德|胜蛇药片)
+    if text.startswith(_EPONYM_NEXT, b) or text.startswith(_EPONYM_NEXT, b + 1):
+        return False  # a phenomenon, test or syndrome named after a person (苏木杰|现象, 苏木|杰现象)
     # the reading and the next one or two characters are a word the note doses or gives as a drug (吞服舒乐|安定约20片)
     if any("\u4e00" <= text[b + k - 1 : b + k] <= "\u9fff" and used_as_drug(text, text[a : b + k]) for k in (1, 2)):
         return False

@@ -54,12 +54,53 @@ def in_drug_name(text: str, a: int, b: int) -> bool:
     return any(text.startswith(DRUG_STEMS, s) for s in range(a + 1, b + 1))
 
 
+# what ends a drug's name when it is one character (银杏叶片, 金复康口服液, 华蟾素注射剂): only at the end of a list item
+_FORM_END = ("片", "丸", "散", "液", "膏", "贴", "剂", "囊", "粒")
+_ITEM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,16}")
+_PAREN = re.compile(r"[（(]([^（）()\n]{1,16})[）)]")
+
+
+def drug_like(item: str) -> bool:
+    """A word reads as a drug's name by its shape: a chemistry character, a drug stem or a dosage form in it, a salt
+    (马来酸曲美布汀, 硫酸沙丁胺醇), or a one-character dosage form at its end (银杏叶片)."""
+    item = item.removesuffix("等")
+    return (any(c in CHEM_CHARS for c in item) or any(st in item for st in (*DRUG_STEMS, "口服液", "注射液"))
+            or "酸" in item[1:] or item.endswith(_FORM_END))
+
+
+def _drug_beside(text: str, i: int, j: int) -> bool:
+    """text[i:j] stands where a drug's other name stands: in brackets after a drug (曲美他嗪（万爽力）), before
+    brackets holding one (施慧达（左旋氨氯地平）), or before brackets and then a dose (坦索罗辛（哈乐）0.2mg); or in a
+    、-list beside a drug (银杏叶片、金纳多、钙尔奇D)."""
+    if text[i - 1 : i] in "（(" and i >= 2 and text[j : j + 1] in "）)":
+        before = _ITEM.search(text, max(0, i - 17), i - 1)
+        while before and before.end() < i - 1:
+            before = _ITEM.search(text, before.end(), i - 1)
+        if (before and before.end() == i - 1 and drug_like(before.group())) or _DOSE.match(text, j + 1):
+            return True
+    m = _PAREN.match(text, j)  # the brackets hold one word (not "韩冬（韩冬备注：与钙剂间隔服用）")
+    if m and _ITEM.fullmatch(m.group(1)) and (drug_like(m.group(1)) or _DOSE.match(text, m.end())):
+        return True
+    if text[j : j + 1] == "、" and (nxt := _ITEM.match(text, j + 1)) and drug_like(nxt.group()):
+        return True
+    if text[i - 1 : i] == "、":
+        prev = [x for x in _ITEM.finditer(text, max(0, i - 18), i - 1) if x.end() == i - 1]
+        if prev and drug_like(prev[0].group()):
+            return True
+    return False
+
+
 def used_as_drug(text: str, word: str) -> bool:
-    """Somewhere in `text`, `word` is the object of a drug verb or is followed by a dose: a drug, not a name,
-    wherever else it stands (施维舒 of "加用施维舒护胃，施维舒每日三次")."""
+    """Somewhere in `text`, `word` is the object of a drug verb, is followed by a dose, or stands where a drug's
+    other name stands (in brackets beside a drug, in a list of drugs): a drug, not a name, wherever else it stands
+    (施维舒 of "加用施维舒护胃，施维舒每日三次", 哈乐 of "坦索罗辛（哈乐）0.2mg … 与哈乐间隔4小时")."""
     i = text.find(word)
     while i >= 0:
-        if text.endswith(DRUG_VERBS, 0, i) or _DOSE.match(text, i + len(word)):
+        j = i + len(word)
+        if text.endswith(DRUG_VERBS, 0, i) or _DOSE.match(text, j):
+            return True
+        # the word may be the first characters of a longer one (舒丽启|能 of （舒丽启能）, 华蟾|素 of 华蟾素、…)
+        if any(_drug_beside(text, i, e) for e in range(j, j + 3) if _HAN.match(text[i:e])):
             return True
         i = text.find(word, i + 1)
     return False
