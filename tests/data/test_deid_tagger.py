@@ -144,6 +144,9 @@ def test_cli_deid_with_tagger_and_deid_train_errors(tmp_path: Path, tiny_deid_ta
     r = CliRunner().invoke(app, ["data", "deid-train", "--corpus", str(src), "--labelled", str(tmp_path / "gold.jsonl"),
                                  "--out", str(tmp_path / "t")])
     assert r.exit_code == 2 and "--labelled" in r.output and "no such file" in r.output
+    r = CliRunner().invoke(app, ["data", "deid-train", "--corpus", str(src), "--negatives", str(tmp_path / "f.txt"),
+                                 "--out", str(tmp_path / "t")])
+    assert r.exit_code == 2 and "--negatives" in r.output and "f.txt: no such file" in r.output
 
 
 def test_decoding_goes_on_past_a_lone_confident_start() -> None:

@@ -103,7 +103,8 @@ _RECORD_GENERIC = re.compile(
     r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})"
     + _NA
 )
-# "ART编号：10505552" is a programme's record number; "编号：1" an item, "编号：A630358" or six digits a person's
+# "ART编号：10505552" is a programme's record number; "编号：1" an item; "编号：A630358" or six digits after the colon a
+# person's
 _LETTER_BEFORE = re.compile(r"[A-Za-z]编号")
 _CODE_HEAD = re.compile(r"(?:号|号码|编号|编码|码|ID)$")
 _NOT_PERSON_CODES = ("批号", "型号", "货号", "序号", "页码", "版号", "规格号")  # a drug lot is nobody's record
@@ -202,7 +203,8 @@ def _find_numbers(text: str) -> list[Span]:
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_GENERIC.finditer(text)
             if sum(c.isdigit() for c in m.group(1)) >= 4
             and not (m.group(0).startswith("编号") and not _LETTER_BEFORE.match(text, max(0, m.start() - 1))
-                     and sum(c.isdigit() for c in m.group(1)) < 6 and not m.group(1)[:1].isalpha())]
+                     and not (m.group(0)[2:3] in ":：" and (sum(c.isdigit() for c in m.group(1)) >= 6
+                                                          or m.group(1)[:1].isalpha())))]
     # "| 床号 | 姓名 | 住院号 |" over "| 12床 | 林芷若 | H9732480 |": codes in a column headed by a number label
     for k, c in table_cells(text, lambda h: bool(_CODE_HEAD.search(h)) and not h.endswith(_NOT_PERSON_CODES)):
         for m in _TABLE_CODE.finditer(c):

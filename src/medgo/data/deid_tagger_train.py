@@ -504,6 +504,7 @@ def _train_one(cfg: TaggerTrainConfig) -> dict[str, Any]:
     for c in cfg.labelled:
         if not Path(c).is_file():
             raise ConfigError(f"deid-train --labelled {c}: no such file (annotated notes, JSON Lines)")
+    read_negatives(cfg.negatives)  # a missing term list fails before any work
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
