@@ -246,19 +246,15 @@ def _trim_name(cand: str, surname_len: int) -> str:
 
 
 # a department at the start of a labelled field, a name of two or three characters after it ("联系人：医保办林嘉，")
-_DEPT_FIRST = re.compile(r"[\u4e00-\u9fff]{1,4}(?:科|办)(?=[\u4e00-\u9fff]{2,3}(?:[，,。；;：:、\s（(]|$))")
-
-
-def _find_names_after(text: str, i: int) -> list[Span]:
-    m = re.compile(r"[\u4e00-\u9fff]{2,3}").match(text, i)
-    return [Span(i, m.end(), "NAME")] if m and _name_ok(m.group()) else []
+_DEPT_FIRST = re.compile(r"[\u4e00-\u9fff]{1,4}(?:科|办)([\u4e00-\u9fff]{2,3})(?=[，,。；;：:、\s（(]|$)")
 
 
 def _find_names(text: str) -> list[Span]:
     out: list[Span] = []
     for m in _STRONG.finditer(text):
-        if d := _DEPT_FIRST.match(text, m.start(1)):
-            out += _find_names_after(text, d.end())  # "联系人：医保办林嘉": the department, then the name
+        if d := _DEPT_FIRST.match(text, m.start(1)):  # "联系人：医保办林嘉": the department, then the name
+            if _name_ok(d.group(1)):
+                out.append(Span(d.start(1), d.end(1), "NAME"))
             continue
         cand = _trim_name(m.group(1), 1)
         after = text[m.start(1) + len(cand) : m.start(1) + len(cand) + 1]

@@ -241,7 +241,8 @@ def plant_names(text: str, sample: NameSampler, r: random.Random) -> tuple[str, 
     return out + text[pos:], spans
 
 
-# where a planted clinical term stands: most of these places take a name as well ("予王芳", "王芳、李强", a table cell)
+# where a planted clinical term stands: most of these places take a name as well ("予王芳", "王芳、李强", a table cell);
+# before a dose twice, the commonest place
 _TERM_PLACES = ("予{t}", "给予{t}", "加{t}", "改{t}", "换用{t}", "吃了{t}", "用{t}", "原用{t}", "自服{t}", "{t}{dose}",
                 "{t}{dose}", "{t}、{u}", "{u}、{t}", "{t}，", "\t{t}\t", "{t}每日{k}次", "{t}治疗", "{t}后", "诊断：{t}",
                 "既往{t}", "{t}（{u}）")
@@ -249,19 +250,25 @@ _TERM_DOSES = ("10mg", "0.5g", "1片", "2粒", "5ml", "20mg", "100U", " 50mg", "
 _TERM_AT = re.compile(r"(?<=[。，；：、\n\t])|^")
 
 
+def _check_negatives(paths: Iterable[str]) -> None:
+    for p in paths:
+        if not Path(p).is_file():
+            raise ConfigError(f"deid-train --negatives {p}: no such file (a term list, one per line, or a CMeEE / "
+                              "cMedQANER / formulary JSON file)")
+
+
 def read_negatives(paths: Iterable[str]) -> list[str]:
     """The surname-opening terms of term lists (one per line, `.txt`) and annotated corpora (anything else, read by
     deid_terms.terms_from_corpus). No dictionary filter: jieba tags 杜冷丁, 甘露醇 and 白蛋白 as person names."""
-    from medgo.data.deid_terms import _lines, _opens_with_surname, terms_from_corpus
+    from medgo.data.deid_terms import nameable, read_term_list, terms_from_corpus
 
+    paths = list(paths)
+    _check_negatives(paths)
     terms: set[str] = set()
     for p in paths:
         path = Path(p)
-        if not path.is_file():
-            raise ConfigError(f"deid-train --negatives {p}: no such file (a term list, one per line, or a CMeEE / "
-                              "cMedQANER / formulary JSON file)")
         if path.suffix == ".txt":
-            terms.update(t for t in _lines(path) if len(t) >= 2 and _opens_with_surname(t))
+            terms.update(t for t in read_term_list(path) if nameable(t))
         else:
             terms.update(terms_from_corpus([path]))
     return sorted(terms)
@@ -504,7 +511,7 @@ def _train_one(cfg: TaggerTrainConfig) -> dict[str, Any]:
     for c in cfg.labelled:
         if not Path(c).is_file():
             raise ConfigError(f"deid-train --labelled {c}: no such file (annotated notes, JSON Lines)")
-    read_negatives(cfg.negatives)  # a missing term list fails before any work
+    _check_negatives(cfg.negatives)  # a missing term list fails before any work
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

@@ -57,6 +57,7 @@ def in_drug_name(text: str, a: int, b: int) -> bool:
 # what ends a drug's name when it is one character (银杏叶片, 金复康口服液, 华蟾素注射剂): only at the end of a list item
 _FORM_END = ("片", "丸", "散", "液", "膏", "贴", "剂", "囊", "粒")
 _ITEM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,16}")
+_ITEM_END = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,16}$")
 _PAREN = re.compile(r"[（(]([^（）()\n]{1,16})[）)]")
 
 
@@ -68,26 +69,25 @@ def drug_like(item: str) -> bool:
             or "酸" in item[1:] or item.endswith(_FORM_END))
 
 
+def _item_before(text: str, k: int) -> str:
+    """The word (a run of up to 16 characters, Chinese letters or digits) that ends right at k ("" if none)."""
+    m = _ITEM_END.search(text, max(0, k - 16), k)
+    return m.group() if m else ""
+
+
 def _drug_beside(text: str, i: int, j: int) -> bool:
     """text[i:j] stands where a drug's other name stands: in brackets after a drug (曲美他嗪（万爽力）), before
     brackets holding one (施慧达（左旋氨氯地平）), or before brackets and then a dose (坦索罗辛（哈乐）0.2mg); or in a
     、-list beside a drug (银杏叶片、金纳多、钙尔奇D)."""
     if text[i - 1 : i] in "（(" and i >= 2 and text[j : j + 1] in "）)":
-        before = _ITEM.search(text, max(0, i - 17), i - 1)
-        while before and before.end() < i - 1:
-            before = _ITEM.search(text, before.end(), i - 1)
-        if (before and before.end() == i - 1 and drug_like(before.group())) or _DOSE.match(text, j + 1):
+        if drug_like(_item_before(text, i - 1)) or _DOSE.match(text, j + 1):
             return True
     m = _PAREN.match(text, j)  # the brackets hold one word (not "韩冬（韩冬备注：与钙剂间隔服用）")
     if m and _ITEM.fullmatch(m.group(1)) and (drug_like(m.group(1)) or _DOSE.match(text, m.end())):
         return True
     if text[j : j + 1] == "、" and (nxt := _ITEM.match(text, j + 1)) and drug_like(nxt.group()):
         return True
-    if text[i - 1 : i] == "、":
-        prev = [x for x in _ITEM.finditer(text, max(0, i - 18), i - 1) if x.end() == i - 1]
-        if prev and drug_like(prev[0].group()):
-            return True
-    return False
+    return text[i - 1 : i] == "、" and drug_like(_item_before(text, i - 1))
 
 
 def used_as_drug(text: str, word: str) -> bool:
@@ -110,13 +110,18 @@ def _opens_with_surname(term: str) -> bool:
     return term[:1] in SURNAMES_1 or term[:2] in SURNAMES_2
 
 
+def nameable(term: str) -> bool:
+    """A term a name reading can eat: two characters or more, opening with a surname character."""
+    return len(term) >= 2 and _opens_with_surname(term)
+
+
 class TermIndex:
     """Terms by first character, longest first. Only terms that open with a surname character can be read as a
     name, so only those are kept."""
 
     def __init__(self, terms: Iterable[str]) -> None:
         by_first: dict[str, list[str]] = {}
-        for t in {t for t in terms if len(t) >= 2 and _opens_with_surname(t)}:
+        for t in {t for t in terms if nameable(t)}:
             by_first.setdefault(t[0], []).append(t)
         self._by_first = {c: tuple(sorted(ts, key=len, reverse=True)) for c, ts in by_first.items()}
 
@@ -145,7 +150,7 @@ class TermIndex:
         return b
 
 
-def _lines(path: Path) -> Iterator[str]:
+def read_term_list(path: Path) -> Iterator[str]:
     with open(path, encoding="utf-8") as f:
         for line in f:
             term = line.split("\t", 1)[0].strip()
@@ -162,7 +167,7 @@ def load_terms(paths: tuple[str, ...]) -> TermIndex:
         if not path.is_file():
             raise DataError(f"{path}: clinical term list not found (DeidConfig.clinical_terms / --terms); make one "
                             "with `medgo data deid-terms` or give a text file with one term per line")
-        terms += _lines(path)
+        terms += read_term_list(path)
     return TermIndex(terms)
 
 
