@@ -34,13 +34,21 @@ llamacpp: $(BIN)/python
 # text into a cache outside the checkout: that text is research-only, so the weights are never committed.
 MEDGO_DATA ?= ../shared/data
 DEID_TAGGER ?= $(HOME)/.cache/medgo/deid-tagger/shared
+# The shipped recipe (benchmarks/data/README.md): v13, the spent check sets through blind12 and no planted terms.
+DEID_TAGGER_RECIPE ?= --no-negatives --hold-out blind13,blind14
 deid-tagger: install-dev
-	@test -f $(DEID_TAGGER)/member1/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) --out $(DEID_TAGGER)
+	@test -f $(DEID_TAGGER)/member1/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) \
+	  --out $(DEID_TAGGER) $(DEID_TAGGER_RECIPE)
 
 # A clinical term list for the de-identifier (`medgo data deid --terms`): CMeEE's and cMedQANER's annotated
-# entities and a drug formulary's names and aliases (CareGPT drug.json) that open with a surname character. Built
-# from the research-only corpora into the cache, never committed.
+# entities and a drug formulary's names and aliases (CareGPT drug.json) that open with a surname character, and the
+# words the consultation and record text uses as drugs (--mine: the files of train_tagger.py MINE). Built from the
+# research-only corpora into the cache, never committed.
 DEID_TERMS ?= $(HOME)/.cache/medgo/deid-terms/shared.txt
+DEID_MINE := $(addprefix $(MEDGO_DATA)/corpora/,ChineseBLUE/data/CMDD ChineseBLUE/data/cMedQA ChineseBLUE/data/cMedQQ \
+  ChineseBLUE/data/cMedTC ChineseBLUE/data/cMedIC ChineseBLUE/data/cMedQANER ChineseBLUE/data/cEHRNER/dev.json \
+  ChineseBLUE/data/cEHRNER/test.json Zhongjing/data COVID-Dialogue CareGPT MedicalGPT/data DISC-MedLLM ChatMed BianQue \
+  QiZhenGPT Huatuo-Llama-Med-Chinese CNMLEQA/data)
 deid-terms: install-dev
 	@test -f $(DEID_TERMS) || $(BIN)/medgo data deid-terms --out $(DEID_TERMS) \
 	  --in $(MEDGO_DATA)/cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json \
@@ -48,7 +56,7 @@ deid-terms: install-dev
 	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/train.json \
 	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/dev.json \
 	  --in $(MEDGO_DATA)/corpora/ChineseBLUE/data/cMedQANER/test.json \
-	  --in $(MEDGO_DATA)/corpora/CareGPT/data/drug.json
+	  --in $(MEDGO_DATA)/corpora/CareGPT/data/drug.json $(addprefix --mine ,$(DEID_MINE))
 
 demo: install
 	$(BIN)/medgo run configs/demo.yaml

@@ -37,9 +37,20 @@ NEGATIVES = [
     "corpora/CareGPT/data/drug.json",
 ]
 
+# raw text mined for the words it uses as drugs (deid_terms.mine_drugs: brand names, patent medicines), planted as
+# not-names beside NEGATIVES; `make deid-terms` mines the same files. Not the text the bench reads: the CCKS2017
+# records, the 内科 QA file, cEHRNER's train split and the CBLUE sets (their entities are its real terms kept).
+MINE = [
+    "corpora/ChineseBLUE/data/CMDD", "corpora/ChineseBLUE/data/cMedQA", "corpora/ChineseBLUE/data/cMedQQ",
+    "corpora/ChineseBLUE/data/cMedTC", "corpora/ChineseBLUE/data/cMedIC", "corpora/ChineseBLUE/data/cMedQANER",
+    "corpora/ChineseBLUE/data/cEHRNER/dev.json", "corpora/ChineseBLUE/data/cEHRNER/test.json", "corpora/Zhongjing/data",
+    "corpora/COVID-Dialogue", "corpora/CareGPT", "corpora/MedicalGPT/data", "corpora/DISC-MedLLM", "corpora/ChatMed",
+    "corpora/BianQue", "corpora/QiZhenGPT", "corpora/Huatuo-Llama-Med-Chinese", "corpora/CNMLEQA/data",
+]
+
 # check sets already measured and tuned against (benchmarks/data/README.md); a new set stays out of this list
 # until its first measurement is committed
-SPENT = ["notes", "fresh", "blind", *(f"blind{k}" for k in range(2, 13))]
+SPENT = ["notes", "fresh", "blind", *(f"blind{k}" for k in range(2, 15))]
 SETS = Path(__file__).resolve().parent / "deid_independent"
 
 
@@ -56,6 +67,7 @@ def main() -> None:
     ap.add_argument("--hold-out", default="", help="spent sets to leave out, comma-separated (to measure what the "
                     "others teach on notes the tagger has not seen: README, fifth round)")
     ap.add_argument("--no-negatives", action="store_true", help="plant no clinical terms as not-names (the v13 recipe)")
+    ap.add_argument("--no-mined", action="store_true", help="plant no mined drug words (the v14 recipe)")
     ap.add_argument("--attention", type=int, default=0, help="self-attention layers after the convolutions")
     a = ap.parse_args()
     corpus = [str(Path(a.data) / c) for c in CORPUS]
@@ -65,6 +77,16 @@ def main() -> None:
     labelled = [] if a.no_check_sets else [str(SETS / ("notes.jsonl" if s == "notes" else f"{s}_notes.jsonl"))
                                            for s in SPENT if s not in held]
     negatives = [] if a.no_negatives else [str(Path(a.data) / c) for c in NEGATIVES]
+    if not (a.no_negatives or a.no_mined):
+        from medgo.data.deid_names import person_name_word
+        from medgo.data.deid_tagger_train import iter_texts
+        from medgo.data.deid_terms import mine_drugs
+
+        mined = Path(a.out) / "negatives_mined.txt"  # kept beside the weights: what this tagger learned from
+        mined.parent.mkdir(parents=True, exist_ok=True)
+        words = mine_drugs((t for c in MINE for t in iter_texts(Path(a.data) / c)), 2, is_name=person_name_word)
+        mined.write_text("".join(w + "\n" for w in words), encoding="utf-8")
+        negatives.append(str(mined))
     meta = train_tagger(TaggerTrainConfig(corpus=corpus, out=a.out, steps=a.steps, seed=a.seed, members=a.members,
                                           labelled=labelled, labelled_copies=6, attention=a.attention,
                                           negatives=negatives))

@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 from medgo.cli.main import app
 from medgo.config.data_prep import DeidConfig
 from medgo.data.deid import deidentify, find_phi
-from medgo.data.deid_terms import TermIndex, in_drug_name, load_terms, terms_from_corpus
+from medgo.data.deid_terms import (
+    TermIndex,
+    drugs_in_text,
+    in_drug_name,
+    load_terms,
+    mine_drugs,
+    terms_from_corpus,
+)
 from medgo.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,3 +196,40 @@ def test_terms_from_a_formulary_of_drug_monographs(tmp_path: Path) -> None:
 def test_address_reading_starting_inside_a_name_leaves_the_name_whole() -> None:
     out = deidentify("经办情况：欧阳兰芝到窗口办理，称欧阳兰芳已住进南京鼓楼医院重症监护室。")
     assert "欧阳" not in out and "兰芳" not in out
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("口服温胃舒胶囊每日两次", {"温胃舒"}),  # after a drug verb, before a dosage form
+    ("加用万爽力20mg，睡前", {"万爽力"}),  # before a dose
+    ("现用：华法林2.5mg、金纳多40mg；", {"华法林", "金纳多"}),  # at a clause's or a list item's start, before a dose
+    ("嚼服金钙尔奇片", {"金钙尔奇"}),  # a one-character form after a drug verb
+    ("左侧睾丸肿大，宫颈涂片正常", set()),  # a one-character form after a clause start: body parts, tests
+    ("建议服用任何药物之前咨询医生", set()),  # no dose, no dosage form
+    ("患者包括宫颈涂片在内", set()),
+    ("王芳口服阿莫西林胶囊", set()),  # the name before the verb is not in the drug's place; 阿 opens no surname
+])
+def test_drugs_in_text(text: str, words: set[str]) -> None:
+    assert set(drugs_in_text(text)) == words
+
+
+def test_mine_drugs_needs_two_texts_and_drops_dictionary_names() -> None:
+    texts = ["口服温胃舒胶囊", "加用温胃舒胶囊2粒", "口服舒心胶囊", "开了张伟10mg"]
+    assert mine_drugs(texts) == ["温胃舒"]
+    assert mine_drugs(texts, min_docs=1) == ["张伟", "温胃舒", "舒心"]
+    assert mine_drugs(texts, min_docs=1, is_name=lambda w: w == "张伟") == ["温胃舒", "舒心"]
+
+
+def test_mined_words_keep_a_brand_name_a_tagger_would_read(tmp_path: Path) -> None:
+    # a brand name dosed in other notes of the corpus is kept in a note that only mentions it
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in
+                             ["胃痛，口服温胃舒胶囊2粒", "加用温胃舒胶囊后好转", "王芳说温胃舒效果不错。"]), encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["data", "deid-terms", "--mine", str(notes), "--out", str(tmp_path / "terms.txt")])
+    assert res.exit_code == 0, res.output
+    assert "温胃舒" in (tmp_path / "terms.txt").read_text(encoding="utf-8").split()
+    assert load_terms((str(tmp_path / "terms.txt"),)).term_at("王芳说温胃舒效果不错", 3) == 3
+    res = runner.invoke(app, ["data", "deid-terms", "--out", str(tmp_path / "t2.txt")])
+    assert res.exit_code == 2 and "--mine" in res.output
+    res = runner.invoke(app, ["data", "deid-terms", "--mine", str(tmp_path / "nope"), "--out", str(tmp_path / "t3.txt")])
+    assert res.exit_code == 2 and "nope" in res.output

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from medgo.errors import MedgoError
+from medgo.errors import ConfigError, MedgoError
 from medgo.log import console
 
 app = typer.Typer(help="Corpus and dataset preparation: clean, dedup, de-identify, decontaminate, build, mix.",
@@ -112,27 +112,43 @@ def deid(
 
 @app.command("deid-terms")
 def deid_terms(
-    files: list[Path] = typer.Option(..., "--in", help="annotated corpora: CMeEE JSON, cMedQANER JSON Lines, or JSON "
+    files: list[Path] = typer.Option([], "--in", help="annotated corpora: CMeEE JSON, cMedQANER JSON Lines, or JSON "
                                      "Lines with text + spans"),
     out: Path = typer.Option(..., "--out", help="term list to write (one term per line)"),
+    mine: list[Path] = typer.Option([], "--mine", help="raw text to mine for the words it uses as drugs (a hospital's "
+                                    "own notes): TXT / JSON / JSONL files or folders"),
+    min_docs: int = typer.Option(2, "--min-docs", min=1, help="texts a mined word must be used as a drug in"),
     types: str = typer.Option("", "--types", help="entity types to take, comma-separated (default: drugs, diseases, "
                               "symptoms, procedures, tests, microbes, equipment, body parts)"),
     min_count: int = typer.Option(1, "--min-count", min=1, help="times a term must be annotated to be taken"),
 ) -> None:
     """Build a clinical term list for `medgo data deid --terms`: the annotated entities that open with a surname
-    character (the only words a name reading can eat), less the dictionary's person names."""
+    character (the only words a name reading can eat), and the words raw text uses as drugs (`--mine`: after a
+    drug verb or at a clause's start, before a dose or a dosage form), less the dictionary's person names."""
     import time
 
     from medgo.data.deid_names import person_name_word
-    from medgo.data.deid_terms import CORPUS_TYPES, terms_from_corpus
+    from medgo.data.deid_terms import CORPUS_TYPES, mine_drugs, terms_from_corpus
 
     def go() -> dict[str, Any]:
+        from medgo.data.deid_tagger_train import iter_texts
+
         t0 = time.perf_counter()
+        if not files and not mine:
+            raise ConfigError("deid-terms: give annotated corpora (--in) or raw text to mine (--mine), or both")
+        for p in [*files, *mine]:
+            if not p.exists():
+                raise ConfigError(f"deid-terms: {p}: no such file or folder")
         want = [t for t in types.split(",") if t] or CORPUS_TYPES
-        terms = terms_from_corpus(files, want, min_count, is_name=person_name_word)
+        terms = set(terms_from_corpus(files, want, min_count, is_name=person_name_word)) if files else set()
+        mined = mine_drugs((t for p in mine for t in iter_texts(p)), min_docs, is_name=person_name_word) if mine else []
+        terms.update(mined)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("".join(t + "\n" for t in terms), encoding="utf-8")
-        return {"step": "deid-terms", "rows_in": len(files), "rows_out": len(terms), "wall_s": time.perf_counter() - t0}
+        out.write_text("".join(t + "\n" for t in sorted(terms)), encoding="utf-8")
+        if mine:
+            console.print(f"deid-terms: {len(mined)} words used as drugs in at least {min_docs} mined texts")
+        return {"step": "deid-terms", "rows_in": len(files) + len(mine), "rows_out": len(terms),
+                "wall_s": time.perf_counter() - t0}
 
     _run(go, str(out))
 

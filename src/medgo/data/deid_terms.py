@@ -238,3 +238,37 @@ def terms_from_corpus(paths: Iterable[Path], types: Iterable[str] = CORPUS_TYPES
                     drugs.add(ent)
     keep = [t for t, c in seen.items() if c >= min_count and (t in drugs or not (is_name and is_name(t)))]
     return sorted(keep)
+
+
+# Mining a corpus for the drugs it uses. A word is a drug when the text doses it or names its dosage form, in a
+# place with a boundary on both sides: after a drug verb (口服温胃舒胶囊, 加用黛力新10mg), or at the start of a
+# clause, a list item or a table cell (；扶正化瘀胶囊, 、金纳多40mg). A one-character form (片 丸 贴) counts only after
+# a drug verb: after a clause start it makes body parts and tests (睾丸, 涂片).
+_FORMS_LONG = ("胶囊", "颗粒", "口服液", "注射液", "注射剂", "滴丸", "软膏", "乳膏", "喷雾剂", "气雾剂", "滴眼液", "冲剂",
+               "糖浆", "合剂", "缓释片", "肠溶片", "分散片", "泡腾片", "咀嚼片", "脐贴", "贴膏")
+_FORM_ALT = "|".join(sorted(_FORMS_LONG, key=len, reverse=True))
+_VERB_ALT = "|".join(sorted((*DRUG_VERBS, "吃了", "服了", "开了"), key=len, reverse=True))
+_MINE_AFTER_VERB = re.compile(rf"(?:{_VERB_ALT})([\u4e00-\u9fff]{{2,6}}?)(?={_FORM_ALT}|[片丸贴](?![\u4e00-\u9fff])|{_DOSE.pattern})")
+_MINE_AT_START = re.compile(rf"(?:^|(?<=[，,。；;、：:（(\t\n ]))([\u4e00-\u9fff]{{2,6}}?)(?={_FORM_ALT}|{_DOSE.pattern})")
+# characters of grammar, and openings of ordinary phrases: a candidate holding one is a phrase, not a drug
+_MINE_NOT = frozenset("的了和于及与或时等每次个是在有为就还也都要把被可能该吃用服")
+_MINE_OPEN = ("包括", "应用", "应该", "成人", "单剂", "单吃", "查", "加", "另", "再", "先", "后", "共", "各", "每")
+
+
+def drugs_in_text(text: str) -> Iterator[str]:
+    """The words `text` uses as drugs (see above), those a name reading could eat (nameable) only."""
+    for pat in (_MINE_AFTER_VERB, _MINE_AT_START):
+        for m in pat.finditer(text):
+            w = m.group(1)
+            if nameable(w) and not _MINE_NOT & set(w) and not w.startswith(_MINE_OPEN):
+                yield w
+
+
+def mine_drugs(texts: Iterable[str], min_docs: int = 2, is_name: Callable[[str], bool] | None = None) -> list[str]:
+    """The words a corpus uses as drugs in at least `min_docs` of its texts (a hospital's own notes hold its
+    formulary as it is written: brand names, patent medicines, abbreviations), less the dictionary's person
+    names (`is_name`)."""
+    docs: Counter[str] = Counter()
+    for text in texts:
+        docs.update(set(drugs_in_text(text)))
+    return sorted(w for w, n in docs.items() if n >= min_docs and not (is_name and is_name(w)))
