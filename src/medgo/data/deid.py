@@ -24,6 +24,7 @@ from medgo.data.deid_cued import cued_names
 from medgo.data.deid_lexicon import (
     COMMON_GIVEN,
     KIN_CUES,
+    KIN_WORDS,
     NAME_STOP,
     NAME_TITLES,
     NOT_NAMES,
@@ -255,6 +256,8 @@ def _find_names(text: str) -> list[Span]:
         if d := _DEPT_FIRST.match(text, m.start(1)):  # "联系人：医保办林嘉": the department, then the name
             if _name_ok(d.group(1)):
                 out.append(Span(d.start(1), d.end(1), "NAME"))
+            continue
+        if text.startswith(KIN_WORDS, m.start(1)):  # "联系人：儿子冯淑媛": the kin word's own finder reads the name
             continue
         cand = _trim_name(m.group(1), 1)
         after = text[m.start(1) + len(cand) : m.start(1) + len(cand) + 1]

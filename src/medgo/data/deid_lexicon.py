@@ -61,7 +61,7 @@ NAME_TITLES = ("先生", "女士", "小姐", "医生", "医师", "主任", "护�
 # a role word, a sex/age header): characters that are common words (都 国 有 ...) are left out on purpose.
 SURNAMES_RARE = set(
     "阎练亓蔺仝储匡揭芮闻燕郦扈冀郁浦萧晁訾蒯鄢劳逄扶堵宰雍璩濮寿郏茹宦鱼容慎戈庾暨衡弘寇禄阙殳沃蔚夔隆厍勾"
-    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习"
+    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习綦郇芈禚"
 )
 # More surnames of the Hundred Family Surnames and of today's registers that the lists above lacked (傅, 洪 and 赖 are
 # in the hundred most frequent). Read by the rules only: the tagger's surname flags keep the lists it was trained on.
@@ -84,6 +84,10 @@ KIN_WORDS = (
     "之兄", "之弟", "之姐", "之妹", "其子", "其女", "其父", "其母", "其妻", "其夫", "其兄", "其弟", "其姐", "其妹",
     "公公", "婆婆", "岳父", "岳母", "祖父", "祖母", "奶奶", "爷爷", "外婆", "外公", "继父", "继母", "养父", "养母",
     "家长", "长子", "次子", "长女", "次女", "儿媳妇", "老公", "老婆", "媳妇", "亲戚", "朋友", "同事", "邻居",
+    # the spoken words for parents and relatives ("赵晓月的妈妈田广林说")
+    "妈妈", "爸爸", "伯伯", "叔叔", "舅舅", "姑姑", "舅妈", "婶婶", "姨妈", "小姨", "姑妈", "伯父", "伯母", "叔父",
+    "姨父", "姑父", "姐夫", "妹夫", "嫂子", "弟媳", "表哥", "表姐", "表弟", "表妹", "堂哥", "堂姐", "堂弟", "堂妹",
+    "姥姥", "姥爷", "孙媳", "前妻", "前夫", "未婚妻", "未婚夫", "女友", "男友",
 )
 # Verbs whose object is often a person named without any cue ("巡视谢军", "兹转诊俞杭生", "嘱王芳低盐饮食").
 PERSON_VERBS = (
