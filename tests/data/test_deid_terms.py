@@ -67,6 +67,8 @@ def test_names_beside_drugs_stay_names(text: str, name: str) -> None:
     ("可换成施慧达（左旋氨氯地平）", "施慧达", True),
     ("坦索罗辛（哈乐）0.2mg qn，另嘱与哈乐间隔4小时", "哈乐", True),
     ("乳果糖（杜密克）15ml", "杜密克", True),
+    ("服替诺福韦（韦瑞德）", "韦瑞德", True),  # INN stems: -fovir 福韦, -lukast 司特, -limus 莫司, -taxel 他赛
+    ("孟鲁司特（顺尔宁）", "顺尔宁", True),
     # a 、-list beside a drug
     ("银杏叶片、金纳多、钙尔奇D", "金纳多", True),
     ("华蟾素、金复康口服液等勿自行加用", "华蟾", True),
