@@ -120,7 +120,8 @@ DEID_SETS = Path(__file__).resolve().parent / "deid_independent"
 # the helper-written check sets, each frozen before its first measurement (README: "The check sets")
 BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}") for k in range(2, 6)),
               *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 11)), ("blind11_60_notes", "blind11"),
-              ("blind12_60_notes", "blind12"), ("blind13_60_notes", "blind13"), ("blind14_60_notes", "blind14")]
+              ("blind12_60_notes", "blind12"), ("blind13_60_notes", "blind13"), ("blind14_60_notes", "blind14"),
+              ("blind15_60_notes", "blind15")]
 
 
 def _strip(r: dict) -> dict:

@@ -393,3 +393,17 @@ def test_plausible_reads_no_name_inside_a_word_the_note_doses() -> None:
     assert not plausible(text, 2, 5, 0.9) and not plausible(text, 2, 4, 0.9)  # named after a person: a phenomenon
     text = "潘氏试验弱阳性"
     assert not plausible(text, 0, 3, 0.9)  # 氏 opens no given name
+
+
+def test_plausible_reads_no_name_in_a_sign_a_microbe_or_the_end_of_a_drug() -> None:
+    from medgo.data.deid_tagger import plausible
+
+    text = "手足抽搐，陶瑟征阳性"
+    assert not plausible(text, 5, 8, 0.9)  # 陶瑟征|阳性: a sign named after a person
+    text = "血培养报鲍曼不动杆菌"
+    assert not plausible(text, 4, 6, 0.9)  # a microbe
+    text = "咨询左乙拉西坦（开浦兰）是否纳入"
+    a = text.index("浦兰")
+    assert not plausible(text, a, a + 2, 0.9)  # 开|浦兰: the reading ends a drug's other name in brackets
+    text = "王芳（主治医师）、浦兰陪同"
+    assert plausible(text, text.index("浦兰"), text.index("浦兰") + 2, 0.9)
