@@ -154,7 +154,9 @@ def test_suites_list_their_own_tasks() -> None:
         "PromptCBLUE-MedDG", "PromptCBLUE-KUAKE-QIC"]
 
 
-def test_cli_runs_new_tasks_end_to_end(model_dir: Path, tmp_path: Path) -> None:
+def test_cli_runs_new_tasks_end_to_end(model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the bundled samples, whatever MEDGO_DATA says: a shared folder need not hold IMCS-V2 or MedDG
+    monkeypatch.delenv("MEDGO_DATA", raising=False)
     runner = CliRunner()
     r = runner.invoke(app, ["eval", "run", "--model", str(model_dir), "--tasks", ",".join(NEW), "--limit", "2",
                             "--out", str(tmp_path / "run"), "--batch-size", "8"])
