@@ -45,10 +45,7 @@ deid-tagger: install-dev
 # words the consultation and record text uses as drugs (--mine: the files of train_tagger.py MINE). Built from the
 # research-only corpora into the cache, never committed.
 DEID_TERMS ?= $(HOME)/.cache/medgo/deid-terms/shared.txt
-DEID_MINE := $(addprefix $(MEDGO_DATA)/corpora/,ChineseBLUE/data/CMDD ChineseBLUE/data/cMedQA ChineseBLUE/data/cMedQQ \
-  ChineseBLUE/data/cMedTC ChineseBLUE/data/cMedIC ChineseBLUE/data/cMedQANER ChineseBLUE/data/cEHRNER/dev.json \
-  ChineseBLUE/data/cEHRNER/test.json Zhongjing/data COVID-Dialogue CareGPT MedicalGPT/data DISC-MedLLM ChatMed BianQue \
-  QiZhenGPT Huatuo-Llama-Med-Chinese CNMLEQA/data)
+DEID_MINE := $(addprefix $(MEDGO_DATA)/corpora/,$(shell grep -v '^\#' benchmarks/data/deid_mine.txt))
 deid-terms: install-dev
 	@test -f $(DEID_TERMS) || $(BIN)/medgo data deid-terms --out $(DEID_TERMS) \
 	  --in $(MEDGO_DATA)/cblue/honeyandme_knowledge/data/CMeEE-V2/CMeEE-V2_dev.json \
