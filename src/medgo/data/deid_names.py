@@ -392,6 +392,7 @@ def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
 
 
 _DEPT = re.compile("[" + _H + "]{1,6}(?:科|室|办)[ \t\u3000]*")  # 办: 医保办, 医务办, 院办
+_BY = re.compile("(?:由|交由|改由|请|待)")  # "由何婧排除左心耳血栓", "请李子墨会诊": the agent of a clinical act
 
 
 def _department_names(text: str) -> list[tuple[int, int, str]]:
@@ -405,6 +406,12 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
             if nxt in ("\n", "") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
                 text.startswith(DEPT_NEXT, e)
             ):
+                out.append((i, e, CLINICIAN))
+                break
+    for m in _BY.finditer(text):  # "由 / 请 + name + what clinicians do": no line end, the act must follow
+        i = m.end()
+        for e in _common_readings(text, i):
+            if text.startswith(DEPT_NEXT, e) and not text.startswith(("在", "处"), e):
                 out.append((i, e, CLINICIAN))
                 break
     return out
@@ -453,7 +460,8 @@ def _free_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-_ACTIVITY = ("查看", "查房", "会诊", "共同", "两位", "三位", "一同", "参加", "讨论", "看过", "到场", "在场", "签字")
+_ACTIVITY = ("查看", "查房", "会诊", "共同", "两位", "三位", "一同", "参加", "讨论", "看过", "到场", "在场", "签字",
+             "护理", "值班", "夜班", "白班", "交班", "接班", "陪护", "负责")
 
 
 def _activity_lists(text: str) -> list[tuple[int, int, str]]:
