@@ -19,6 +19,12 @@ from medgo.data.deid import deidentify
         ("术前停药已由吕涛评估，同意手术。", ["吕涛"]),
         ("病情平稳；蒋丽交班：夜间无特殊。", ["蒋丽"]),
         ("记录：韦红　宋佳、邓敏护理", ["宋佳", "邓敏"]),
+        ("化验单由其夫钱继先代领。", ["钱继先"]),  # a given name of rarer characters, then an act on her behalf
+        ("由住院医师孔依依办理入院。", ["孔依依"]),
+        ("主管医师邵珣与肾内科陶沁雯沟通后暂停用药。", ["邵珣", "陶沁雯"]),
+        ("标本由曹晓棠于2024.01.05送检。", ["曹晓棠"]),
+        ("职业史由工友酆德全出具证明。", ["酆德全"]),  # contacts beside the patient, a rare surname
+        ("审核医师：甯可（主任医师）、琚瑶（副主任医师）", ["甯可", "琚瑶"]),
     ],
 )
 def test_names_from_clinical_acts(text: str, gone: list[str]) -> None:
@@ -34,6 +40,9 @@ def test_names_from_clinical_acts(text: str, gone: list[str]) -> None:
         "口腔、皮肤护理每日两次。",
         "由静脉推注改为口服，待复查后决定。",
         "外科处置室负责换药。",
+        "皮肤发黄的，和这个病友关吗？",  # a sentence-final particle is no given name
+        "由静脉于今日改为口服。",
+        "由于血压控制不佳暂缓手术。",
     ],
 )
 def test_clinical_acts_without_a_name_are_kept(text: str) -> None:

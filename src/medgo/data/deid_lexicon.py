@@ -61,7 +61,7 @@ NAME_TITLES = ("先生", "女士", "小姐", "医生", "医师", "主任", "护�
 # a role word, a sex/age header): characters that are common words (都 国 有 ...) are left out on purpose.
 SURNAMES_RARE = set(
     "阎练亓蔺仝储匡揭芮闻燕郦扈冀郁浦萧晁訾蒯鄢劳逄扶堵宰雍璩濮寿郏茹宦鱼容慎戈庾暨衡弘寇禄阙殳沃蔚夔隆厍勾"
-    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习綦郇芈禚"
+    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习綦郇芈禚琚甯"
 )
 # More surnames of the Hundred Family Surnames and of today's registers that the lists above lacked (傅, 洪 and 赖 are
 # in the hundred most frequent). Read by the rules only: the tagger's surname flags keep the lists it was trained on.
@@ -88,6 +88,8 @@ KIN_WORDS = (
     "妈妈", "爸爸", "伯伯", "叔叔", "舅舅", "姑姑", "舅妈", "婶婶", "姨妈", "小姨", "姑妈", "伯父", "伯母", "叔父",
     "姨父", "姑父", "姐夫", "妹夫", "嫂子", "弟媳", "表哥", "表姐", "表弟", "表妹", "堂哥", "堂姐", "堂弟", "堂妹",
     "姥姥", "姥爷", "孙媳", "前妻", "前夫", "未婚妻", "未婚夫", "女友", "男友",
+    # people a note names beside the patient without kinship: contacts, fellow patients of an outbreak
+    "工友", "同学", "室友", "病友", "同乡", "同班", "同村", "舍友", "战友",
 )
 # Verbs whose object is often a person named without any cue ("巡视谢军", "兹转诊俞杭生", "嘱王芳低盐饮食").
 PERSON_VERBS = (
@@ -139,7 +141,8 @@ DEPT_NEXT = ("来电", "报告", "电话", "告知", "通知", "会诊", "查看
              "评估", "在", "到场", "建议", "认为", "同意", "回复", "指导",
              # what a named clinician does or is for: "儿科林晗处就诊", "眼科赵骁随访", "挂皮肤科孙若愚号", "由何婧排除"
              "处", "随访", "复诊", "门诊", "号", "排除", "处理", "负责", "主刀", "操作", "解释", "开具", "开", "面诊",
-             "交班", "接班", "值班", "夜班", "白班", "注射", "执行", "复核", "确认", "决定", "安排")
+             "交班", "接班", "值班", "夜班", "白班", "注射", "执行", "复核", "确认", "决定", "安排",
+             "沟通", "商定", "讨论", "阅片", "跟进", "监护", "联系", "登记", "宣教", "办理")
 PATIENT_CUES_EXTRA = ("居民", "住户", "村民", "职工", "学生", "来访者", "咨询者", "使用者", "被保险人", "参保者")
 # What may follow the end of a name in running text: punctuation, function words, verbs notes put after a name.
 NAME_FOLLOW = set(
@@ -164,6 +167,8 @@ FOLLOW_WORDS = (
     "电话", "手机", "联系", "座机", "邮箱", "住址", "地址", "身份证", "目前", "现在", "本人", "术后", "术前", "病情",
     "年龄", "性别", "两位", "同志", "家中", "家里", "返院", "来院", "到院", "入院", "出院", "住院", "就诊", "复诊",
     "上午", "下午", "中午", "晚上", "早上", "凌晨", "今晨", "昨晚", "夜间", "服用", "化疗", "致歉", "照顾", "陪伴",
+    # acts on the patient's behalf and paperwork ("其妻胡继先代领", "住院医师黄依依办理入院")
+    "代领", "代签", "代接", "代诉", "代述", "代为", "代办", "办理", "沟通", "商定", "阅片", "跟进", "监护",
 )
 # Frequent given-name characters: after a role or kin word a reading made of these is taken as a name even
 # when what follows is not a clean name end ("护士长刘洋致歉", "其子上官海燕照顾").
@@ -176,7 +181,7 @@ COMMON_GIVEN = set(
     "希欣飘育滢馥筠柔竹霭凝晓欢霄枫芸菲寒伊亚宜舒影荔丽阳妮宝贝程梵罡恒鸿桦骅剑娇纪宽灵玛媚琪晴容睿烁堂唯威"
     "韦雯苇萱彦宇雨洋忠宗曼紫逸贤蝶菡蓝小轩佩金银铁钢根柱喜财旺满来春夏冬振淑凤桂秀兰芹侠艳霞娟鑫淼焱森垚骏驰涵琪璇琦昊晟皓煜炜瑜璟钰凯诗婧莹丰敏诺梓鹤"
     # given-name characters of the last two decades' registers (林晗, 郭昕, 赵骁, 张翊, 孙彧)
-    "铭宸彤奕晗昕熙芮汐玥骁翊珂蕾峻淇泓濠晞彧旻晋卓墨"
+    "铭宸彤奕晗昕熙芮汐玥骁翊珂蕾峻淇泓濠晞彧旻晋卓墨珣祎霁昶玮骞懿珩沁煦"
 )
 # Clinical words that start with a surname character, beyond NOT_NAMES (herbs, drugs, eponymous diseases).
 NOT_NAMES_CLINICAL = {

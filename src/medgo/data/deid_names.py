@@ -46,6 +46,7 @@ _GIVEN_BAD = set(
     "我你他她其院科室病症痛炎癌瘤术药片针剂次天年日周时分秒岁前后中内外上下左右床号处型性度级期区县市省"
     "路街村镇楼栋层号码电话机血尿便痰液压糖脂肝肾肺心胃肠脑骨皮肤眼耳鼻喉舌口腔腹胸背腰腿足手头颈部"
     "查检诊治疗疾患医护士师员者人及并或且某两位名个咳喘闷热吐泻晕肿胀痒疼报拒患"
+    "吗呢吧啊呀么"  # sentence-final particles ("和这个病友关吗")
 )
 FUNCTION_SURNAMES = _FUNCTION_SURNAMES = set("曾向和与给找请问跟被让由叫是为于时后前告知诉对把将在从当经以及并或如常应需可要才再即则且又也都就还更最很至到按凭据随同替靠")
 
@@ -190,7 +191,7 @@ def read_name(text: str, i: int, rare: bool = True, fallback: bool = False) -> i
         if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
             continue
         if _ends_ok(text, i + sl + g, long=g == 2):
-            if g == 2 and _word_runs_past(text, i, i + sl + 2):
+            if g == 2 and not text.startswith(_FOLLOW_WORDS, i + sl + 2) and _word_runs_past(text, i, i + sl + 2):
                 # "薛明多次沟通": the segmentation ends the name before the word (多次), if it reads as one
                 short = text[i : i + sl + 1]
                 return sl + 1 if _given_ok(short[sl:]) and not not_a_name(short) else 0
@@ -401,17 +402,20 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _DEPT.finditer(text):
         i = m.end()
-        for e in _common_readings(text, i):
+        n = read_name(text, i, rare=False) if text[i : i + 1] not in _FUNCTION_SURNAMES else 0
+        for e in _common_readings(text, i) + ([i + n] if n and text.startswith(DEPT_NEXT, i + n) else []):
             nxt = text[e : e + 1]
             if nxt in ("\n", "") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
                 text.startswith(DEPT_NEXT, e)
             ):
                 out.append((i, e, CLINICIAN))
                 break
-    for m in _BY.finditer(text):  # "由 / 请 + name + what clinicians do": no line end, the act must follow
+    for m in _BY.finditer(text):  # "由 / 请 + name + what clinicians do (or when)": no line end, the act must follow
         i = m.end()
-        for e in _common_readings(text, i):
-            if text.startswith(DEPT_NEXT, e) and not text.startswith(("在", "处"), e):
+        n = read_name(text, i, rare=False) if text[i : i + 1] not in _FUNCTION_SURNAMES else 0
+        for e in _common_readings(text, i) + ([i + n] if n else []):
+            if (text.startswith(DEPT_NEXT, e) and not text.startswith(("在", "处"), e)) or (
+                    e == i + n and text.startswith("于", e)):
                 out.append((i, e, CLINICIAN))
                 break
     return out
