@@ -25,11 +25,21 @@ from medgo.data.deid import deidentify
         ("标本由曹晓棠于2024.01.05送检。", ["曹晓棠"]),
         ("职业史由工友酆德全出具证明。", ["酆德全"]),  # contacts beside the patient, a rare surname
         ("审核医师：甯可（主任医师）、琚瑶（副主任医师）", ["甯可", "琚瑶"]),
+        ("不适请联系病房魏琛（021 5555 0123）。", ["魏琛"]),  # a department, a name, then the person's phone
+        ("审核：预防保健科叶祎　报告日期：2024年5月1日", ["叶祎"]),
+        ("县疾控卢珣已登记家中犬只。", ["卢珣"]),
+        ("多导睡眠监测：耳鼻喉科汤怡然；复查在3个月后。", ["汤怡然"]),  # the whole name, not 汤怡 and 然
+        ("伦理委员会审查通过（主任委员钟希，2019.05.04）。", ["钟希"]),
+        ("序号\t姓名\t药物\n1\t白芷\t头孢曲松2g\n2\t冯桂珠\t阿奇霉素\n10:20 白芷诉皮疹瘙痒。", ["白芷", "冯桂珠"]),
     ],
 )
 def test_names_from_clinical_acts(text: str, gone: list[str]) -> None:
     out = deidentify(text)
     assert all(g not in out for g in gone), out
+
+
+def test_kin_word_running_into_the_text_takes_only_the_name() -> None:
+    assert deidentify("配偶王华强陪同就诊。") == "配偶[姓名]陪同就诊。"
 
 
 @pytest.mark.parametrize(
@@ -43,6 +53,9 @@ def test_names_from_clinical_acts(text: str, gone: list[str]) -> None:
         "皮肤发黄的，和这个病友关吗？",  # a sentence-final particle is no given name
         "由静脉于今日改为口服。",
         "由于血压控制不佳暂缓手术。",
+        "供者配偶同意捐献。",  # a verb after a kin word
+        "腹部平软；病房温度适宜；心内科会诊；",
+        "序号\t药物\t剂量\n1\t白芷\t10g\n2\t甘草\t6g",  # herbs in a table without a 姓名 column
     ],
 )
 def test_clinical_acts_without_a_name_are_kept(text: str) -> None:

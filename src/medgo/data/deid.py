@@ -35,6 +35,7 @@ from medgo.data.deid_lexicon import (
 )
 from medgo.data.deid_names import (
     FUNCTION_SURNAMES,
+    TRAIL_BAD,
     dictionary_word,
     extend_lists,
     find_role_names,
@@ -260,10 +261,17 @@ def _find_names(text: str) -> list[Span]:
         if text.startswith(KIN_WORDS, m.start(1)):  # "联系人：儿子冯淑媛": the kin word's own finder reads the name
             continue
         cand = _trim_name(m.group(1), 1)
+        if text[m.start(1) - 1 : m.start(1)] not in ":： \t\u3000":  # a kin word that runs into the text:
+            if len(cand) == 4 and cand[:2] not in SURNAMES_2:
+                cand = cand[:3]  # "配偶王华强陪同": four characters need a compound surname
+            if len(cand) == 3 and cand[:2] not in SURNAMES_2 and cand[2] in TRAIL_BAD:
+                cand = cand[:2]  # "配偶王华陪同"
         after = text[m.start(1) + len(cand) : m.start(1) + len(cand) + 1]
         labelled = text[m.start(1) - 1 : m.start(1)] in ":：" and not (after and "\u4e00" <= after <= "\u9fff")
         if text[m.start(1) - 1 : m.start(1)].isspace() and (dictionary_word(cand[:2]) or cand[1:2] in _HEAD_END):
             continue  # a table's header row, "姓名\t年龄\t床号": the next heading, not a name
+        if not labelled and cand[0] in FUNCTION_SURNAMES and dictionary_word(cand[:2]):
+            continue  # "供者配偶同意": a verb after the cue, not a name
         if len(cand) >= 2 and (cand not in NOT_NAMES or labelled):  # "姓名：甘露　": the field holds a name
             out.append(Span(m.start(1), m.start(1) + len(cand), "NAME"))
     for m in _WEAK.finditer(text):

@@ -116,6 +116,7 @@ CLINICIAN_ROLES = (
     # "<act>人" signers of a form ("采样人张敏当面拍照", "送检人：李强")
     "采样人", "送检人", "签收人", "负责人", "报告人", "核对人", "执行人", "操作人", "抽血人", "评估人", "填表人", "录入人",
     "接收人", "发药人", "配药人", "复核人", "审批人", "上报人", "发现人", "值班人", "处理人", "宣教人", "测量人",
+    "回访人", "访视人", "调查人", "主任委员", "副主任委员", "委员", "组长", "秘书",
 )
 # Words that mark the person as the patient.
 PATIENT_CUES = (
@@ -142,7 +143,8 @@ DEPT_NEXT = ("来电", "报告", "电话", "告知", "通知", "会诊", "查看
              # what a named clinician does or is for: "儿科林晗处就诊", "眼科赵骁随访", "挂皮肤科孙若愚号", "由何婧排除"
              "处", "随访", "复诊", "门诊", "号", "排除", "处理", "负责", "主刀", "操作", "解释", "开具", "开", "面诊",
              "交班", "接班", "值班", "夜班", "白班", "注射", "执行", "复核", "确认", "决定", "安排",
-             "沟通", "商定", "讨论", "阅片", "跟进", "监护", "联系", "登记", "宣教", "办理")
+             "沟通", "商定", "讨论", "阅片", "跟进", "监护", "联系", "登记", "宣教", "办理", "访谈", "说明", "共同",
+             "已")
 PATIENT_CUES_EXTRA = ("居民", "住户", "村民", "职工", "学生", "来访者", "咨询者", "使用者", "被保险人", "参保者")
 # What may follow the end of a name in running text: punctuation, function words, verbs notes put after a name.
 NAME_FOLLOW = set(
@@ -169,6 +171,7 @@ FOLLOW_WORDS = (
     "上午", "下午", "中午", "晚上", "早上", "凌晨", "今晨", "昨晚", "夜间", "服用", "化疗", "致歉", "照顾", "陪伴",
     # acts on the patient's behalf and paperwork ("其妻胡继先代领", "住院医师黄依依办理入院")
     "代领", "代签", "代接", "代诉", "代述", "代为", "代办", "办理", "沟通", "商定", "阅片", "跟进", "监护",
+    "指导", "说明", "访谈", "宣教", "讨论", "担心",
 )
 # Frequent given-name characters: after a role or kin word a reading made of these is taken as a name even
 # when what follows is not a clean name end ("护士长刘洋致歉", "其子上官海燕照顾").

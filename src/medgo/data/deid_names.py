@@ -40,7 +40,7 @@ PATIENT, RELATIVE, CLINICIAN = "PATIENT", "RELATIVE", "CLINICIAN"
 _H = "\u4e00-\u9fff"
 
 # Characters that do not end a two-character given name in running text ("张磊陪同" is 张磊 + 陪同).
-_TRAIL_BAD = set("陪表要询带独随亦也均既未诉说称告知请拒看探送接回返再又仍还签的了和与及等为是系经因于在自述以入出无有今昨现曾已来去将对被向")
+TRAIL_BAD = _TRAIL_BAD = set("陪表要询带独随亦也均既未诉说称告知请拒看探送接回返再又仍还签的了和与及等为是系经因于在自述以入出无有今昨现曾已来去将对被向")
 # Characters that are never part of a given name here: they belong to places, units and clinical words.
 _GIVEN_BAD = set(
     "我你他她其院科室病症痛炎癌瘤术药片针剂次天年日周时分秒岁前后中内外上下左右床号处型性度级期区县市省"
@@ -392,7 +392,10 @@ def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-_DEPT = re.compile("[" + _H + "]{1,6}(?:科|室|办)[ \t\u3000]*")  # 办: 医保办, 医务办, 院办
+# 办: 医保办, 医务办, 院办; the hospital's offices and the public-health bodies that write to it
+_DEPT = re.compile("[" + _H + "]{1,6}(?:科|室|办|药学部|医务部|护理部|医学部|疾控中心|疾控|病房)[ \t\u3000]*")
+_PHONE_AFTER = re.compile(r"[（(][ \t\u3000]*(?:电话|手机|分机)?[:：]?[ \t\u3000]*\d[\d \-]{3,}")  # "唐琛（025 3860…）"
+_LABEL_AFTER = re.compile("[ \t\u3000]+[" + _H + "]{2,6}[:：]")  # "预防保健科宋祎　报告日期：…"
 _BY = re.compile("(?:由|交由|改由|请|待)")  # "由何婧排除左心耳血栓", "请李子墨会诊": the agent of a clinical act
 
 
@@ -405,8 +408,8 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
         n = read_name(text, i, rare=False) if text[i : i + 1] not in _FUNCTION_SURNAMES else 0
         for e in _common_readings(text, i) + ([i + n] if n and text.startswith(DEPT_NEXT, i + n) else []):
             nxt = text[e : e + 1]
-            if nxt in ("\n", "") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
-                text.startswith(DEPT_NEXT, e)
+            if nxt in ("\n", "", "；", ";") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
+                text.startswith(DEPT_NEXT, e) or _PHONE_AFTER.match(text, e) or _LABEL_AFTER.match(text, e)
             ):
                 out.append((i, e, CLINICIAN))
                 break
@@ -455,6 +458,11 @@ def _free_names(text: str) -> list[tuple[int, int, str]]:
                 if (_given_ok(given) and not not_a_name(cand) and not text.startswith(_NOT_NAME_PREFIXES, i)
                         and not ends_a_word(text, i) and not (i and text[i - 1 : i + 1] in _LISTED_WORDS)):  # 柴胡|桂枝汤
                     hit = sl + g
+                    nxt = text[i + hit : i + hit + 1]
+                    if (g == 1 and _is_han(nxt) and not _ends_ok(text, i + hit) and _given_ok(given + nxt)
+                            and nxt not in _TRAIL_BAD and _ends_ok(text, i + hit + 1, long=True)
+                            and not not_a_name(cand + nxt)):
+                        hit += 1  # "刘怡然；": the whole name, not 刘怡 and a leaking 然
                     break
         if hit:
             out.append((i, i + hit, ""))
@@ -755,6 +763,13 @@ def _table_names(text: str) -> list[tuple[int, int, str]]:
         sl = surname_len(cand, 0, True)
         if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]) \
                 and not not_a_name(cand):
+            out.append((a, a + len(cand), ""))
+    # under a 姓名 heading a cell is a name even when it is also a word (a patient named 白芷, 甘草)
+    for a, c in table_cells(text, lambda h: h.endswith("姓名")):
+        cand = c.strip()
+        a += len(c) - len(c.lstrip())
+        sl = surname_len(cand, 0, True)
+        if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]):
             out.append((a, a + len(cand), ""))
     return out
 
