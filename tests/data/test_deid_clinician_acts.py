@@ -31,6 +31,8 @@ from medgo.data.deid import deidentify
         ("多导睡眠监测：耳鼻喉科汤怡然；复查在3个月后。", ["汤怡然"]),  # the whole name, not 汤怡 and 然
         ("伦理委员会审查通过（主任委员钟希，2019.05.04）。", ["钟希"]),
         ("序号\t姓名\t药物\n1\t白芷\t头孢曲松2g\n2\t冯桂珠\t阿奇霉素\n10:20 白芷诉皮疹瘙痒。", ["白芷", "冯桂珠"]),
+        ("局部噻吗洛尔滴眼液湿敷（费鲁指导）。\n医师：费鲁", ["费鲁"]),  # brackets after a drug, then an act
+        ("交接：欧阳晗交吴卓，次日复查。", ["欧阳晗"]),  # A交B: 交 ends no given name
     ],
 )
 def test_names_from_clinical_acts(text: str, gone: list[str]) -> None:
@@ -55,6 +57,7 @@ def test_kin_word_running_into_the_text_takes_only_the_name() -> None:
         "由于血压控制不佳暂缓手术。",
         "供者配偶同意捐献。",  # a verb after a kin word
         "腹部平软；病房温度适宜；心内科会诊；",
+        "肝包虫病术后随访：泡型包虫病，包虫囊液未外溢。",
         "序号\t药物\t剂量\n1\t白芷\t10g\n2\t甘草\t6g",  # herbs in a table without a 姓名 column
     ],
 )

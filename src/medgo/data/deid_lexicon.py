@@ -188,6 +188,7 @@ COMMON_GIVEN = set(
 )
 # Clinical words that start with a surname character, beyond NOT_NAMES (herbs, drugs, eponymous diseases).
 NOT_NAMES_CLINICAL = {
+    "包虫", "包虫病",  # echinococcosis (肝包虫病, 泡型包虫病), after blind16
     "杨梅舌", "白芥子", "苏梗", "高敏C", "高敏肌钙",  # after blind13 (strawberry tongue, herbs, high-sensitivity assays)
     "王不留行", "何首乌", "白芷", "白及", "白果", "白附子", "白头翁", "白茅根", "白鲜皮", "白花蛇舌草", "黄精", "黄药子",
     "常山", "陈皮", "牛膝", "牛蒡子", "金钱草", "桑叶", "桑白皮", "桑寄生", "苏叶", "苏子", "石菖蒲", "龙骨", "牡蛎",

@@ -40,7 +40,7 @@ PATIENT, RELATIVE, CLINICIAN = "PATIENT", "RELATIVE", "CLINICIAN"
 _H = "\u4e00-\u9fff"
 
 # Characters that do not end a two-character given name in running text ("张磊陪同" is 张磊 + 陪同).
-TRAIL_BAD = _TRAIL_BAD = set("陪表要询带独随亦也均既未诉说称告知请拒看探送接回返再又仍还签的了和与及等为是系经因于在自述以入出无有今昨现曾已来去将对被向")
+TRAIL_BAD = _TRAIL_BAD = set("交陪表要询带独随亦也均既未诉说称告知请拒看探送接回返再又仍还签的了和与及等为是系经因于在自述以入出无有今昨现曾已来去将对被向")
 # Characters that are never part of a given name here: they belong to places, units and clinical words.
 _GIVEN_BAD = set(
     "我你他她其院科室病症痛炎癌瘤术药片针剂次天年日周时分秒岁前后中内外上下左右床号处型性度级期区县市省"

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from medgo.data.deid_lexicon import SURNAMES_1, SURNAMES_2
+from medgo.data.deid_lexicon import CLAUSE_VERBS, FOLLOW_WORDS, SURNAMES_1, SURNAMES_2
 from medgo.errors import DataError
 
 # Chinese renderings of INN stems: how drug names END. Two characters each, so that a name is never cut by a
@@ -90,6 +90,9 @@ def _drug_beside(text: str, i: int, j: int) -> bool:
     return text[i - 1 : i] == "、" and drug_like(_item_before(text, i - 1))
 
 
+_ACTS = tuple(w for w in (*FOLLOW_WORDS, *CLAUSE_VERBS) if len(w) >= 2)
+
+
 def used_as_drug(text: str, word: str) -> bool:
     """Somewhere in `text`, `word` is the object of a drug verb, is followed by a dose, or stands where a drug's
     other name stands (in brackets beside a drug, in a list of drugs): a drug, not a name, wherever else it stands
@@ -99,8 +102,10 @@ def used_as_drug(text: str, word: str) -> bool:
         j = i + len(word)
         if text.endswith(DRUG_VERBS, 0, i) or _DOSE.match(text, j):
             return True
-        # the word may be the first characters of a longer one (舒丽启|能 of （舒丽启能）, 华蟾|素 of 华蟾素、…)
-        if any(_drug_beside(text, i, e) for e in range(j, j + 3) if _HAN.match(text[i:e])):
+        # the word may be the first characters of a longer one (舒丽启|能 of （舒丽启能）, 华蟾|素 of 华蟾素、…), but
+        # not when what follows is what a person does (湿敷（齐鲁|指导）)
+        if any(_drug_beside(text, i, e) for e in range(j, j + 3) if _HAN.match(text[i:e])
+               and (e == j or not text.startswith(_ACTS, j))):
             return True
         i = text.find(word, i + 1)
     return False
