@@ -30,12 +30,12 @@ llamacpp: $(BIN)/python
 	  CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip wheel -q --no-deps -w $(WHEELHOUSE) "$(LLAMACPP)"; }
 	$(BIN)/pip install -q "$$(ls $(WHEELHOUSE)/llama_cpp_python-*.whl | tail -1)[server]"
 
-# The learned de-identification name tagger, trained once (~11 min on 2 cores) on the shared corpora's record
+# The learned de-identification name tagger, trained once (two members, about 45 min on 2 free cores) on the shared corpora's record
 # text into a cache outside the checkout: that text is research-only, so the weights are never committed.
 MEDGO_DATA ?= ../shared/data
 DEID_TAGGER ?= $(HOME)/.cache/medgo/deid-tagger/shared
 # The shipped recipe (benchmarks/data/README.md): v13, the spent check sets through blind12 and no planted terms.
-DEID_TAGGER_RECIPE ?= --no-negatives --hold-out blind13,blind14
+DEID_TAGGER_RECIPE ?= --no-negatives --hold-out blind13,blind14,blind15,blind16
 deid-tagger: install-dev
 	@test -f $(DEID_TAGGER)/member1/tagger.pt || $(BIN)/python benchmarks/data/train_tagger.py --data $(MEDGO_DATA) \
 	  --out $(DEID_TAGGER) $(DEID_TAGGER_RECIPE)

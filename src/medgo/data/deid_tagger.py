@@ -131,7 +131,8 @@ _PERSON_BEFORE = (*KIN_WORDS, *CLINICIAN_ROLES, "、")
 # what follows a person's name in a drug's name
 _DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "注射液", "酊", "栓")
 # what follows a person's name in the name of a phenomenon, test or syndrome
-_EPONYM_NEXT = ("现象", "试验", "综合征", "综合症", "反射", "效应", "定律", "征阳性", "征阴性", "不动杆菌", "杆菌", "球菌")
+_SIGN_RESULT = ("征阳性", "征阴性")  # after a sign's eponym, or after its last character (陶瑟征|阳性)
+_EPONYM_NEXT = ("现象", "试验", "综合征", "综合症", "反射", "效应", "定律", *_SIGN_RESULT, "不动杆菌", "杆菌", "球菌")
 # the score a reading needs when its first character is in no surname list
 ODD_SURNAME_SCORE = 0.8
 
@@ -148,7 +149,7 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     if text.startswith(_DRUG_FORM, b) or ("\u4e00" <= text[b : b + 1] <= "\u9fff" and text.startswith(_DRUG_FORM, b + 1)):
         return False  # a drug named after its maker, or a short reading of it (季德胜蛇药片, 季德|胜蛇药片)
     if (text.startswith(_EPONYM_NEXT, b) or text.startswith(_EPONYM_NEXT, b + 1)
-            or text.startswith(("征阳性", "征阴性"), b - 1)):  # 陶瑟征|阳性
+            or text.startswith(_SIGN_RESULT, b - 1)):
         return False  # a phenomenon, sign, test or microbe named after a person (苏木杰|现象, 鲍曼|不动杆菌)
     # the reading and the next one or two characters are a word the note doses or gives as a drug (吞服舒乐|安定约20片)
     if any("\u4e00" <= text[b + k - 1 : b + k] <= "\u9fff" and used_as_drug(text, text[a : b + k]) for k in (1, 2)):
