@@ -80,7 +80,10 @@ def _judge(p: str, n: int) -> tuple[int, str, float]:
     return 200, '{"accuracy": 3, "completeness": 2, "safety": 5, "helpfulness": 3, "rationale": "x"}', 0.0
 
 
-def test_cli_clinicalqa_with_baseline_judge_and_review(model_dir: Path, tmp_path: Path, judge_server) -> None:
+def test_cli_clinicalqa_with_baseline_judge_and_review(model_dir: Path, tmp_path: Path, judge_server,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the project sample, whatever MEDGO_DATA says: with shared data 'all' is every converted set (--limit is per set)
+    monkeypatch.delenv("MEDGO_DATA", raising=False)
     judge_server.reply = _judge
     out = tmp_path / "cqa"
     r = CliRunner().invoke(app, ["eval", "run", "--suite", "clinicalqa", "--model", str(model_dir), "--baseline",
