@@ -137,14 +137,15 @@ CLAUSE_VERBS = (
     "接诊", "复查", "出院", "入院", "术后", "予以", "给予", "予",
     "交班", "接班", "值班", "夜班", "白班", "每小时", "解释", "开具", "排除", "评估", "负责",
 )
+# What clinicians do right after their name, after a department or in running text ("内分泌科马沁雯沟通后").
+CLINICIAN_ACTS = ("沟通", "商定", "讨论", "阅片", "跟进", "监护", "宣教", "办理", "访谈", "说明")
 # What follows a name that follows a department ("检验科石磊来电报告", "心内科 段立平⏎").
 DEPT_NEXT = ("来电", "报告", "电话", "告知", "通知", "会诊", "查看", "医生", "医师", "护士", "主任", "教授", "签字", "审核",
              "评估", "在", "到场", "建议", "认为", "同意", "回复", "指导",
              # what a named clinician does or is for: "儿科林晗处就诊", "眼科赵骁随访", "挂皮肤科孙若愚号", "由何婧排除"
              "处", "随访", "复诊", "门诊", "号", "排除", "处理", "负责", "主刀", "操作", "解释", "开具", "开", "面诊",
              "交班", "接班", "值班", "夜班", "白班", "注射", "执行", "复核", "确认", "决定", "安排",
-             "沟通", "商定", "讨论", "阅片", "跟进", "监护", "联系", "登记", "宣教", "办理", "访谈", "说明", "共同",
-             "已")
+             *CLINICIAN_ACTS, "联系", "登记", "共同", "已")
 PATIENT_CUES_EXTRA = ("居民", "住户", "村民", "职工", "学生", "来访者", "咨询者", "使用者", "被保险人", "参保者")
 # What may follow the end of a name in running text: punctuation, function words, verbs notes put after a name.
 NAME_FOLLOW = set(
@@ -170,8 +171,7 @@ FOLLOW_WORDS = (
     "年龄", "性别", "两位", "同志", "家中", "家里", "返院", "来院", "到院", "入院", "出院", "住院", "就诊", "复诊",
     "上午", "下午", "中午", "晚上", "早上", "凌晨", "今晨", "昨晚", "夜间", "服用", "化疗", "致歉", "照顾", "陪伴",
     # acts on the patient's behalf and paperwork ("其妻胡继先代领", "住院医师黄依依办理入院")
-    "代领", "代签", "代接", "代诉", "代述", "代为", "代办", "办理", "沟通", "商定", "阅片", "跟进", "监护",
-    "指导", "说明", "访谈", "宣教", "讨论", "担心",
+    "代领", "代签", "代接", "代诉", "代述", "代为", "代办", *CLINICIAN_ACTS, "指导", "担心",
 )
 # Frequent given-name characters: after a role or kin word a reading made of these is taken as a name even
 # when what follows is not a clean name end ("护士长刘洋致歉", "其子上官海燕照顾").

@@ -758,18 +758,15 @@ def person_cells(text: str) -> Iterator[tuple[int, str]]:
 def _table_names(text: str) -> list[tuple[int, int, str]]:
     """Names in the cells of a table column headed by a person field ("| 床号 | 姓名 | 主管医生 |" above
     "| 3 | 韩宝山 | 吴春生 |"); a cell may list several ("许诺、田野")."""
-    out: list[tuple[int, int, str]] = []
-    for a, cand in person_cells(text):
+    def name_shaped(cand: str) -> bool:
         sl = surname_len(cand, 0, True)
-        if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]) \
-                and not not_a_name(cand):
-            out.append((a, a + len(cand), ""))
+        return bool(sl) and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:])
+
+    out = [(a, a + len(cand), "") for a, cand in person_cells(text) if name_shaped(cand) and not not_a_name(cand)]
     # under a 姓名 heading a cell is a name even when it is also a word (a patient named 白芷, 甘草)
     for a, c in table_cells(text, lambda h: h.endswith("姓名")):
-        cand = c.strip()
-        a += len(c) - len(c.lstrip())
-        sl = surname_len(cand, 0, True)
-        if sl and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:]):
+        if name_shaped(cand := c.strip()):
+            a += len(c) - len(c.lstrip())
             out.append((a, a + len(cand), ""))
     return out
 
