@@ -63,3 +63,17 @@ def test_kin_word_running_into_the_text_takes_only_the_name() -> None:
 )
 def test_clinical_acts_without_a_name_are_kept(text: str) -> None:
     assert deidentify(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "verb"),
+    [
+        ("患者配偶王华陪同入院。", "王华", "陪同"),  # 陪 is no given-name character: 陪同 stays a word
+        ("由妻子李梅陪同就诊", "李梅", "陪同"),
+        ("女儿张丽陪同复诊", "张丽", "陪同"),
+        ("配偶王华强陪同", "王华强", "陪同"),
+    ],
+)
+def test_a_companion_verb_after_a_kin_name_is_kept(text: str, name: str, verb: str) -> None:
+    out = deidentify(text)
+    assert name not in out and verb in out

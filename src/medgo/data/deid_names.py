@@ -654,7 +654,8 @@ def crosses_words(cuts: dict[int, tuple[int, str]], a: int, b: int) -> bool:
         # a word made of a name's edge and a particle next to it does not count (经|查磊, 何建|明说, 沈国|安会)
         if s < a < e and not (s == a - 1 and e == a + 1 and w[0] in _BEFORE_NAME):
             return True
-        if s < b < e and not (s == b - 1 and e == b + 1 and w[1] in _AFTER_NAME):
+        # but a verb whose first character is no given-name character stays a word (李梅|陪同, not 李梅陪|同)
+        if s < b < e and not (s == b - 1 and e == b + 1 and w[1] in _AFTER_NAME and w[0] in COMMON_GIVEN):
             return True
     first = cuts.get(a)
     return bool(first and first[0] == a + 2 and b > a + 2 and dictionary_word(first[1])
