@@ -154,12 +154,40 @@ def _after_cue(text: str, i: int) -> int:
     return 0
 
 
+# parts of speech of an ordinary word that is a given name after a kin word (建设 vn, 和平 nz, 海洋 ns, 春晖 nr), and
+# of words that may not follow it: a time, number, measure or place word continues a phrase (家属于|今日, 母亲陈和平|孕期)
+_WORD_GIVEN_TAGS = ("n", "nr", "nrfg", "nz", "ns", "vn")
+_NOT_AFTER_WORD_GIVEN_TAGS = ("t", "m", "q", "f")
+_KIN = frozenset(KIN_WORDS)
+
+
+def _word_given(text: str, i: int) -> int:
+    """Length of a surname and an ordinary two-character word right after a kin word ("次子刘建设坚决反对", "其妻曾和平
+    接班"): the segmentation cuts the surname alone and the word whole, and the word is no clinical or person word."""
+    sl = surname_len(text, i)
+    if not sl or text[i] in _FUNCTION_FIRST or (
+            sl == 1 and text[i] not in SURNAMES_TOP and _dictionary_tags().get(text[i], "").startswith("v")):
+        return 0  # 母亲和女儿, 婆婆查身体
+    cuts = note_cuts(text)
+    a, b = i + sl, i + sl + 2
+    word = text[a:b]
+    if cuts.get(i, (i + sl, ""))[0] != i + sl or cuts.get(a, (0, ""))[0] != b:
+        return 0  # 母亲|高血压, 其母|常规: the surname character is part of a word
+    if (not _dictionary_tags().get(word, "").startswith(_WORD_GIVEN_TAGS) or word in NOT_NAMES_CLINICAL
+            or word in _PERSON_WORDS or _CLINICAL_IN.search(word) or set(word) & _GIVEN_BAD):
+        return 0
+    nxt = cuts.get(b)
+    if nxt and _dictionary_tags().get(nxt[1], "").startswith(_NOT_AFTER_WORD_GIVEN_TAGS):
+        return 0
+    return sl + 2
+
+
 def _cue_names(text: str) -> list[tuple[int, int, str]]:
     """"儿子冬宝来说", "社工能文⏎", "家属可小梅在", "护士长云霄签字": a kin or role word, then a name."""
     out = []
     for m in _CUE.finditer(text):
         i = m.start() + len(m.group(1)) + len(m.group(2))
-        n = _after_cue(text, i)
+        n = _after_cue(text, i) or (_word_given(text, i) if m.group(1) in _KIN else 0)
         if n:
             out.append((i, i + n, _ROLE_OF.get(m.group(1), "")))
     return out

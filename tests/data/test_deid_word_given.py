@@ -1,0 +1,39 @@
+"""Given names that are ordinary words (建设, 和平, 海洋), read after a kin word (issue #16)."""
+
+import pytest
+
+from medgo.data.deid import deidentify
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("次子刘建设坚决反对", "刘建设"),
+        ("罗荷英的母亲邓建设轮流陪护；", "邓建设"),
+        ("皇甫春晖的父亲端木和平担心费用", "端木和平"),
+        ("女婿陈和平每日视频探视", "陈和平"),
+        ("其表妹曹和平网购", "曹和平"),
+        ("其父张海洋，", "张海洋"),
+    ],
+)
+def test_a_word_given_name_after_a_kin_word_is_masked(text: str, name: str) -> None:
+    out = deidentify(text)
+    assert name not in out and name[-2:] not in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "母亲高血压病史",  # the surname character is part of a word
+        "母亲和女儿陪同",  # a conjunction, and a person word
+        "我婆婆查身体时，查出来",  # a verb that is a rare surname
+        "家属于今日到院",
+        "母亲曾多次住院",
+        "家属与社区医生联系",
+        "家属白天陪护",
+        "其母文化程度低",
+        "母亲常规体检",
+    ],
+)
+def test_kin_word_then_an_ordinary_phrase_is_kept(text: str) -> None:
+    assert deidentify(text) == text
