@@ -143,3 +143,21 @@ def test_a_phone_number_never_runs_across_a_line_break() -> None:
 @pytest.mark.parametrize("text", ["需风湿科林雅评估", "并请精神科林雅在病情稳定后会诊"])
 def test_a_name_after_a_department_before_what_clinicians_do(text: str) -> None:
     assert "林雅" not in deidentify(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("会议编号：MDT-HIS-118733\n参会：", "118733"),  # letter groups before the digits
+        ("理赔案号：LPHIS-448767　报案日期：", "448767"),
+        ("报告编号：ADR-A726116　上报日期：", "726116"),
+        ("鉴定编号：临鉴字第BA2024-9415号\n委托人：", "9415"),  # a document-number prefix ending in 第
+    ],
+)
+def test_record_codes_with_letter_groups_and_document_prefixes(text: str, code: str) -> None:
+    assert code not in deidentify(text)
+
+
+def test_a_hospital_name_does_not_run_back_into_a_date() -> None:
+    out = deidentify("调查情况：诸葛昀于2016-01-13赴望京社区卫生服务中心调查")
+    assert "2016" not in out and "13" not in out and "[日期]赴[医院]" in out

@@ -101,9 +101,11 @@ _RECORD_CUE = re.compile(
 )
 # "透析号：BA2024-4875", "就诊卡号 00123456", "献血码：A977991", "编号：A630358": any short label ending in 号/号码/
 # 编号/编码/码 (编号 and 编码 also alone) before a code with 4+ digits.
+# The code may open with up to three letter groups (MDT-HIS-118733, LPHIS-448767, ADR-A726116) and, after the colon,
+# a document-number prefix ending in 第 ("鉴定编号：临鉴字第BA2024-9415号").
 _RECORD_GENERIC = re.compile(
-    r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[:：\s]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24})"
-    + _NA
+    r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[:：\s]*(?:[\u4e00-\u9fff]{1,4}第)?"
+    r"((?:[A-Za-z]{1,6}-?){0,3}\d[0-9A-Za-z-]{3,24})" + _NA
 )
 # "ART编号：10505552" is a programme's record number; "编号：1" an item; "编号：A630358" or six digits after the colon a
 # person's
@@ -164,7 +166,15 @@ _ADDR_STRONG = re.compile(r"(?:省|市|县|乡|村|路|街|巷|弄|号|小区|�
 _ADDR_ROOM = re.compile(r"[0-9]{1,5}(?:室|房|号)?(?![0-9A-Za-z.．%]|\s*(?:mg|ml|kg|cm|mm|次|岁|天|人|例|分|床))")
 _ADDR_START_STOP = set("于在至到往来去入及和与、的是为从经由诊住家现居系")
 _HOSP = re.compile(r"(?:医院|卫生院|保健院|卫生服务中心|诊所|门诊部|医学中心)")
-_HOSP_STOP = set("于在至到往来去入及与、的是为从经由诊行后前曾再就送转回住即并且而且又均已")
+_HOSP_STOP = set("于在至到往来去入及与、的是为从经由诊行后前曾再就送转回住即并且而且又均已赴")
+def _date_digits_end(text: str, s: int) -> bool:
+    """The digits before `s` end a date or a time (2016-01-13望京…医院), which no hospital's name runs into."""
+    r = s
+    while r > 0 and text[r - 1].isdigit():
+        r -= 1
+    return r < s and r > 0 and text[r - 1] in "-/.年月:："
+
+
 _HOSP_GENERIC = {
     "当地", "上级", "该", "本", "我", "外", "综合", "专科", "私人", "附近", "其他", "其它", "大", "各级", "基层", "县级",
     "市级", "省级", "三甲", "二甲", "乡镇", "社区", "小", "某", "此", "这家", "那家", "一家", "多家", "各大", "正规",
@@ -338,7 +348,7 @@ def _find_places(text: str, hospitals: bool) -> list[Span]:
             s = m.start()
             while s > max(0, m.start() - 16) and (
                 "\u4e00" <= text[s - 1] <= "\u9fff" or text[s - 1].isdigit()
-            ) and text[s - 1] not in _HOSP_STOP:
+            ) and text[s - 1] not in _HOSP_STOP and not _date_digits_end(text, s):
                 s -= 1
             name = text[s : m.start()]
             if len(name) >= 2 and name not in _HOSP_GENERIC and not name.endswith(("我", "本", "该", "外")):
