@@ -185,6 +185,9 @@ COMMON_GIVEN = set(
     "韦雯苇萱彦宇雨洋忠宗曼紫逸贤蝶菡蓝小轩佩金银铁钢根柱喜财旺满来春夏冬振淑凤桂秀兰芹侠艳霞娟鑫淼焱森垚骏驰涵琪璇琦昊晟皓煜炜瑜璟钰凯诗婧莹丰敏诺梓鹤"
     # given-name characters of the last two decades' registers (林晗, 郭昕, 赵骁, 张翊, 孙彧)
     "铭宸彤奕晗昕熙芮汐玥骁翊珂蕾峻淇泓濠晞彧旻晋卓墨珣祎霁昶玮骞懿珩沁煦"
+    # more of those registers' characters, taken from the lists of the most given characters of 2015-2023, less
+    # those clinical text uses as words or herbs (予 知 书 言 可 依 然 远 润 白芷 厚朴 薏苡)
+    "沐洛曦屿苒栀澄烨恬歆筱霏桐栩恺楷炫灿煊暄晔曜昱昀珺瑄铄铮瀚湛潇浚沅渝芊葳蓁桉栎樾棠槿嫣姝妤"
 )
 # Clinical words that start with a surname character, beyond NOT_NAMES (herbs, drugs, eponymous diseases).
 NOT_NAMES_CLINICAL = {
