@@ -77,3 +77,26 @@ def test_clinical_acts_without_a_name_are_kept(text: str) -> None:
 def test_a_companion_verb_after_a_kin_name_is_kept(text: str, name: str, verb: str) -> None:
     out = deidentify(text)
     assert name not in out and verb in out
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("（2025-12-13，罗晓执行，徐暄采血）：", "徐暄"),  # a procedure's staff by their acts
+        ("地塞米松5mg静推；赵桉到场", "赵桉"),
+        ("经钭昀评估可复学", "钭昀"),  # 经 + name + act
+        ("由林桉接诊，痰检待回报。", "林桉"),
+        ("抄送：区教育局、校医张昀", "张昀"),  # 校医, 协调员, 社区医生 are roles
+        ("移植协调员梁屿、记录黄屿", "梁屿"),
+        ("社区医生钭昀每周电话核实", "钭昀"),  # a clause verb after a role's name
+        ("推拿处方（赵清越）：清肺经300次", "赵清越"),  # a heading's author in brackets
+        ("协作：林屹（烧伤科）、杨知微（眼科）", "杨知微"),  # a name with its department in brackets
+    ],
+)
+def test_clinicians_named_by_procedure_acts_posts_and_brackets(text: str, name: str) -> None:
+    assert name not in deidentify(text)
+
+
+@pytest.mark.parametrize("text", ["备注（王氏）：见上", "左侧（高血压）：", "用药（黄芪）：", "方法（石膏固定）：", "甘草（中药房）"])
+def test_bracketed_words_are_no_authors(text: str) -> None:
+    assert deidentify(text) == text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from medgo.data.deid_lexicon import (
+    CLAUSE_VERBS,
     CLINICIAN_ROLES,
     COMMON_GIVEN,
     KIN_WORDS,
@@ -147,7 +148,8 @@ def _after_cue(text: str, i: int) -> int:
             continue  # and not 龙腾在 of "家属龙腾在护士站"
         if g == 2 and cand[0] in _FUNCTION_FIRST:
             continue  # "家属都同意", "医生可考虑"; a three-character reading (可小梅在) stays
-        if nxt[:1] in _NEXT_CHARS or _dictionary_tags().get(nxt, "").startswith("v"):  # 谈话, 签字; not 叶酸
+        if (nxt[:1] in _NEXT_CHARS or _dictionary_tags().get(nxt, "").startswith("v")  # 谈话, 签字; not 叶酸
+                or text.startswith(CLAUSE_VERBS, i + g)):  # "社区医生钭昀每周电话核实"
             if crosses_words(note_cuts(text), i, i + g):
                 continue
             return g
@@ -240,6 +242,22 @@ def _speaker_names(text: str) -> list[tuple[int, int, str]]:
             and (name_like(c) or text.count(c) > len(at)) for s in at]
 
 
+# "护理评估（周予宁）：", "推拿处方（赵清越）：": a heading's author in brackets before its colon; "林屹（烧伤科）、": a
+# name with its department in brackets after it
+_AUTHOR = re.compile(r"[（(]([" + _H + r"]{2,4})[）)][ \t\u3000]*[:：]")
+_NAME_DEPT = re.compile(r"(?:^|(?<=[，,、；;：:\s（(]))([" + _H + r"]{2,4})[（(][" + _H + r"]{1,8}(?:科|室|中心|病区)[）)]", re.M)
+
+
+def _bracket_names(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for rx in (_AUTHOR, _NAME_DEPT):
+        for m in rx.finditer(text):
+            cand = m.group(1)
+            if surname_len(cand, 0) and cand[-1] not in "氏某" and name_like(cand, closed=True) and _given_stock(cand):
+                out.append((m.start(1), m.end(1), CLINICIAN))
+    return out
+
+
 def _table_names(text: str) -> list[tuple[int, int, str]]:
     """Cells of a column headed by a person field ("| 姓名 |" above "| 禚立新 |"), whatever the surname."""
     return [(a, a + len(cand), "") for a, cand in person_cells(text) if name_like(cand, closed=True)]
@@ -280,5 +298,5 @@ def _voted_names(text: str) -> list[tuple[int, int, str]]:
 
 def cued_names(text: str) -> list[tuple[int, int, str]]:
     return (_label_names(text) + _cue_names(text) + _titled_names(text) + _header_names(text) + _speaker_names(text)
-            + _table_names(text) + _voted_names(text))
+            + _table_names(text) + _voted_names(text) + _bracket_names(text))
 

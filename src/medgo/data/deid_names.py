@@ -396,7 +396,7 @@ def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
 _DEPT = re.compile("[" + _H + "]{1,6}(?:科|室|办|药学部|医务部|护理部|医学部|疾控中心|疾控|病房)[ \t\u3000]*")
 _PHONE_AFTER = re.compile(r"[（(][ \t\u3000]*(?:电话|手机|分机)?[:：]?[ \t\u3000]*\d[\d \-]{3,}")  # "唐琛（025 3860…）"
 _LABEL_AFTER = re.compile("[ \t\u3000]+[" + _H + "]{2,6}[:：]")  # "预防保健科宋祎　报告日期：…"
-_BY = re.compile("(?:由|交由|改由|请|待)")  # "由何婧排除左心耳血栓", "请李子墨会诊": the agent of a clinical act
+_BY = re.compile("(?:由|交由|改由|请|待|经)")  # "由何婧排除左心耳血栓", "请李子墨会诊": the agent of a clinical act
 
 
 def _department_names(text: str) -> list[tuple[int, int, str]]:
