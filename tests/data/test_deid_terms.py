@@ -235,3 +235,10 @@ def test_mined_words_keep_a_brand_name_a_tagger_would_read(tmp_path: Path) -> No
     assert res.exit_code == 2 and "--mine" in res.output
     res = runner.invoke(app, ["data", "deid-terms", "--mine", str(tmp_path / "nope"), "--out", str(tmp_path / "t3.txt")])
     assert res.exit_code == 2 and "nope" in res.output
+
+
+def test_carbapenem_stem_and_gauze_end_a_drug_name() -> None:
+    from medgo.data.deid_terms import in_drug_name
+
+    assert in_drug_name("覆盖凡士林纱布及", 4, 6)  # 林纱|布: a dressing runs on
+    assert in_drug_name("对美罗培南耐药", 1, 3)  # 美罗|培南

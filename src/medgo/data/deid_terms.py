@@ -24,12 +24,12 @@ DRUG_STEMS = (
     "霉素", "沙星", "西林", "他汀", "普利", "沙坦", "洛尔", "地平", "唑仑", "西泮", "替丁", "拉唑", "卡因", "司琼",
     "米松", "尼松", "替尼", "单抗", "昔布", "格雷", "曲坦", "洛韦", "环素", "康唑", "硝唑", "帕胺", "沙班", "加群",
     "列汀", "列净", "鲁肽", "瑞林", "帕明", "西汀", "曲林", "米嗪", "替康", "曲塞", "他滨", "比星", "他韦", "那韦",
-    "洛芬", "福韦", "卡韦", "韦林", "瑞韦", "他赛", "司特", "特罗", "莫司", "西利", "帕利", "列奈", "西坦",
+    "洛芬", "福韦", "卡韦", "韦林", "瑞韦", "他赛", "司特", "特罗", "莫司", "西利", "帕利", "列奈", "西坦", "培南",
     # a release form runs on from a drug's first characters in the same word (格列齐德|缓释片), and so do dosage
     # forms of two characters or more (丁桂儿|脐贴, 复方丹参|滴丸). Not one character (孙建国|发现药片, 王芳|片刻), nor
     # 口服液 / 注射液, which a name may stand before (王芳口服液体石蜡, 给王芳注射液体).
     "缓释", "控释", "肠溶", "脐贴", "贴剂", "贴膏", "滴丸", "胶囊", "颗粒", "冲剂", "软膏", "乳膏", "滴眼液", "喷雾剂",
-    "气雾剂", "合剂", "糖浆",
+    "气雾剂", "合剂", "糖浆", "纱布",
 )
 # Characters of chemistry that Chinese names do not use (none is in a jieba person-name entry that is not itself
 # a chemical, nor in COMMON_GIVEN): inside a reading or right beside it, they make it part of a drug's name.
