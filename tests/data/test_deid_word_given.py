@@ -43,3 +43,13 @@ def test_kin_word_then_an_ordinary_phrase_is_kept(text: str) -> None:
 def test_recent_given_name_characters(text: str) -> None:
     out = deidentify(text)
     assert not any(c in out for c in "屿湛洛")
+
+
+@pytest.mark.parametrize(("text", "name"), [("病例2：陈海洋，肝移植术后3年", "陈海洋"), ("病例B：马骅，重型颅脑损伤", "马骅")])
+def test_a_numbered_case_names_its_patient(text: str, name: str) -> None:
+    assert name not in deidentify(text)
+
+
+@pytest.mark.parametrize("text", ["病例1：男，65岁", "病例2：高血压，", "病例3：肺癌，"])
+def test_a_numbered_case_with_no_name_is_kept(text: str) -> None:
+    assert deidentify(text) == text
