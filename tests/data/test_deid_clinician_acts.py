@@ -100,3 +100,12 @@ def test_clinicians_named_by_procedure_acts_posts_and_brackets(text: str, name: 
 @pytest.mark.parametrize("text", ["备注（王氏）：见上", "左侧（高血压）：", "用药（黄芪）：", "方法（石膏固定）：", "甘草（中药房）"])
 def test_bracketed_words_are_no_authors(text: str) -> None:
     assert deidentify(text) == text
+
+
+def test_a_list_of_posts_names_each_clinician() -> None:
+    out = deidentify("参会：临床药师石蕴、微生物室黄珺、医务处朱予\n")
+    assert "黄珺" not in out and "石蕴" not in out
+
+
+def test_a_list_of_departments_is_kept() -> None:
+    assert deidentify("请检验科、放射科、病理科会诊") == "请检验科、放射科、病理科会诊"

@@ -393,7 +393,8 @@ def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
 
 
 # 办: 医保办, 医务办, 院办; the hospital's offices and the public-health bodies that write to it
-_DEPT = re.compile("[" + _H + "]{1,6}(?:科|室|办|药学部|医务部|护理部|医学部|疾控中心|疾控|病房)[ \t\u3000]*")
+_DEPT = re.compile("(?:[" + _H + "]{1,6}(?:科|室|办|药学部|医务部|护理部|医学部|疾控中心|疾控|病房)|(?:医务|护理|科教|质控|医保)处)"
+                   "[ \t\u3000]*")
 _PHONE_AFTER = re.compile(r"[（(][ \t\u3000]*(?:电话|手机|分机)?[:：]?[ \t\u3000]*\d[\d \-]{3,}")  # "唐琛（025 3860…）"
 _LABEL_AFTER = re.compile("[ \t\u3000]+[" + _H + "]{2,6}[:：]")  # "预防保健科宋祎　报告日期：…"
 _BY = re.compile("(?:由|交由|改由|请|待|经)")  # "由何婧排除左心耳血栓", "请李子墨会诊": the agent of a clinical act
@@ -410,6 +411,7 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
             nxt = text[e : e + 1]
             if nxt in ("\n", "", "；", ";") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
                 text.startswith(DEPT_NEXT, e) or _PHONE_AFTER.match(text, e) or _LABEL_AFTER.match(text, e)
+                or (nxt == "、" and _DEPT.match(text, e + 1))  # "微生物室黄珺、医务处朱予": a list of posts
             ):
                 out.append((i, e, CLINICIAN))
                 break
