@@ -125,6 +125,9 @@ _GIVEN_NEVER = set("于在自的了及等是系经被将对从说称今昨现已
 # "应|理解", "左|髋部") they are no surname. Only these: most function surnames open word-like names (向前, 时和, 向往).
 _ADVERB_SURNAMES = frozenset("曾尚余方应左")
 
+# body characters: after 左 / 右 (left, right) they make a side and a body part, not a name (左眉弓, 右颞部, 左肘)
+_LATERAL_BODY = frozenset("眉眼睑耳颞额顶枕颌颊唇舌腮颈肩臂肘腕掌指胸乳肺肋腋腹腰背臀髋股腿膝胫腓踝足趾跟肾输卵附")
+
 # kin words and care-team roles right before a reading: a person follows, whatever the reading looks like
 _PERSON_BEFORE = (*KIN_WORDS, *CLINICIAN_ROLES, "、")
 
@@ -172,6 +175,8 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     if (sl == 1 and cand[0] in _ADVERB_SURNAMES and dictionary_word(given)
             and not all(c in COMMON_GIVEN for c in given) and not text.endswith(_PERSON_BEFORE, 0, a)):
         return False  # an adverb before a word (曾|间断, 应|理解), not 曾建国 nor a person named after a kin word (侄子曾繁荣)
+    if cand[0] in "左右" and sl == 1 and set(given) & _LATERAL_BODY:
+        return False  # a side and a body part (左眉弓裂伤)
     if ends_a_word(text, a) or text[b : b + 1] in CHEM_NEXT or any(c in CHEM_NEXT for c in given):
         return False  # ... nor a chemical's name (石杉碱|甲, 马来|酸)
     if clinical_term_at(text, a):
