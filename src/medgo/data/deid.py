@@ -167,14 +167,6 @@ _ADDR_ROOM = re.compile(r"[0-9]{1,5}(?:室|房|号)?(?![0-9A-Za-z.．%]|\s*(?:mg
 _ADDR_START_STOP = set("于在至到往来去入及和与、的是为从经由诊住家现居系")
 _HOSP = re.compile(r"(?:医院|卫生院|保健院|卫生服务中心|诊所|门诊部|医学中心)")
 _HOSP_STOP = set("于在至到往来去入及与、的是为从经由诊行后前曾再就送转回住即并且而且又均已赴")
-def _date_digits_end(text: str, s: int) -> bool:
-    """The digits before `s` end a date or a time (2016-01-13望京…医院), which no hospital's name runs into."""
-    r = s
-    while r > 0 and text[r - 1].isdigit():
-        r -= 1
-    return r < s and r > 0 and text[r - 1] in "-/.年月:："
-
-
 _HOSP_GENERIC = {
     "当地", "上级", "该", "本", "我", "外", "综合", "专科", "私人", "附近", "其他", "其它", "大", "各级", "基层", "县级",
     "市级", "省级", "三甲", "二甲", "乡镇", "社区", "小", "某", "此", "这家", "那家", "一家", "多家", "各大", "正规",
@@ -318,6 +310,14 @@ def _find_names(text: str) -> list[Span]:
         if m.group(1) not in _NOT_PERSON and not m.group(1).startswith(("患者", "病人")) and _name_ok(m.group(1)):
             out.append(Span(m.start(1), m.end(1), "NAME"))
     return out
+
+
+def _date_digits_end(text: str, s: int) -> bool:
+    """The digits before `s` end a date or a time (2016-01-13望京…医院), which no hospital's name runs into."""
+    r = s
+    while r > 0 and text[r - 1].isdigit():
+        r -= 1
+    return r < s and r > 0 and text[r - 1] in "-/.年月:："
 
 
 def _find_places(text: str, hospitals: bool) -> list[Span]:

@@ -248,6 +248,16 @@ _AUTHOR = re.compile(r"[（(]([" + _H + r"]{2,4})[）)][ \t\u3000]*[:：]")
 _NAME_DEPT = re.compile(r"(?:^|(?<=[，,、；;：:\s（(]))([" + _H + r"]{2,4})[（(][" + _H + r"]{1,8}(?:科|室|中心|病区)[）)]", re.M)
 
 
+def _bracket_names(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for rx in (_AUTHOR, _NAME_DEPT):
+        for m in rx.finditer(text):
+            cand = m.group(1)
+            if surname_len(cand, 0) and cand[-1] not in "氏某" and name_like(cand, closed=True) and _given_stock(cand):
+                out.append((m.start(1), m.end(1), CLINICIAN))
+    return out
+
+
 # "病例2：陈海洋，肝移植术后3年", "病例B：马骅，": a numbered case of a round or a review, then the patient's name
 _CASE = re.compile(r"(?:病例|案例|个案|患者)[0-9A-Za-z一二三四五六七八九十]{1,3}[ \t\u3000]*[:：][ \t\u3000]*")
 
@@ -259,16 +269,6 @@ def _case_names(text: str) -> list[tuple[int, int, str]]:
         cand = text[m.end() : m.end() + n]
         if 2 <= n <= 4 and name_like(cand, closed=True) and (surname_len(cand, 0) or _given_stock(cand)):
             out.append((m.end(), m.end() + n, PATIENT))
-    return out
-
-
-def _bracket_names(text: str) -> list[tuple[int, int, str]]:
-    out = []
-    for rx in (_AUTHOR, _NAME_DEPT):
-        for m in rx.finditer(text):
-            cand = m.group(1)
-            if surname_len(cand, 0) and cand[-1] not in "氏某" and name_like(cand, closed=True) and _given_stock(cand):
-                out.append((m.start(1), m.end(1), CLINICIAN))
     return out
 
 
