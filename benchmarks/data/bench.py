@@ -121,7 +121,8 @@ DEID_SETS = Path(__file__).resolve().parent / "deid_independent"
 BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}") for k in range(2, 6)),
               *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 11)), ("blind11_60_notes", "blind11"),
               ("blind12_60_notes", "blind12"), ("blind13_60_notes", "blind13"), ("blind14_60_notes", "blind14"),
-              ("blind15_60_notes", "blind15"), ("blind16_60_notes", "blind16")]
+              ("blind15_60_notes", "blind15"), ("blind16_60_notes", "blind16"),
+              ("blind17_60_notes", "blind17"), ("blind18_60_notes", "blind18")]
 
 
 def _strip(r: dict) -> dict:
