@@ -33,6 +33,11 @@ from medgo.data.deid import deidentify
         ("序号\t姓名\t药物\n1\t白芷\t头孢曲松2g\n2\t冯桂珠\t阿奇霉素\n10:20 白芷诉皮疹瘙痒。", ["白芷", "冯桂珠"]),
         ("局部噻吗洛尔滴眼液湿敷（费鲁指导）。\n医师：费鲁", ["费鲁"]),  # brackets after a drug, then an act
         ("交接：欧阳晗交吴卓，次日复查。", ["欧阳晗"]),  # A交B: 交 ends no given name
+        ("尿检阴性（聂赟监督留样）。", ["聂赟"]),  # in brackets, a rare given character, then an act
+        ("口腔检查无待拔牙（口腔科马玹意见）。", ["马玹"]),
+        ("操作医师聂赟，麻醉医师唐霈（丙泊酚静脉麻醉）。", ["聂赟", "唐霈"]),  # a post, not a drug, before the brackets
+        ("Stage 2 — completed, supervised by physiotherapist 严格\nStage 3", ["严格"]),  # an English title
+        ("To: 业余足球联赛队医 Dr. 高朗\nDear Dr. 高朗,", ["高朗"]),
     ],
 )
 def test_names_from_clinical_acts(text: str, gone: list[str]) -> None:
@@ -109,3 +114,8 @@ def test_a_list_of_posts_names_each_clinician() -> None:
 
 def test_a_list_of_departments_is_kept() -> None:
     assert deidentify("请检验科、放射科、病理科会诊") == "请检验科、放射科、病理科会诊"
+
+
+@pytest.mark.parametrize("text", ["局部予莫匹罗星软膏（百多邦）外用。", "（高血压处理见上）", "（遵医嘱复核）", "服药期间（每日监督服药）"])
+def test_brackets_without_a_name_stay(text: str) -> None:
+    assert deidentify(text) == text

@@ -161,3 +161,29 @@ def test_record_codes_with_letter_groups_and_document_prefixes(text: str, code: 
 def test_a_hospital_name_does_not_run_back_into_a_date() -> None:
     out = deidentify("调查情况：诸葛昀于2016-01-13赴望京社区卫生服务中心调查")
     assert "2016" not in out and "13" not in out and "[日期]赴[医院]" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Athlete：冉宇宙　Clinic No.：1120772296　Date：2019年4月22日", "1120772296"),  # English labels of bilingual notes
+        ("Clinic No.：M-3855135", "3855135"),
+        ("MRN: H0038812; Inpatient No. 2019-00317", "0038812"),
+        ("Inpatient No. 2019-00317", "00317"),
+        ("凭死亡医学证明（编号P346020886）及本人身份证领取", "346020886"),  # 编号 in brackets, no colon
+        ("经医院伦理委员会批准（批件BA2022-2210）", "2210"),
+        ("经医院伦理委员会批准（批件2296097）", "2296097"),
+    ],
+)
+def test_record_numbers_under_english_labels_brackets_and_approvals(text: str, code: str) -> None:
+    assert code not in deidentify(text)
+
+
+@pytest.mark.parametrize("text", ["Case No. 3 of the series", "Stage 2 light aerobic (HR<70%)", "（编号3）"])
+def test_short_numbers_stay(text: str) -> None:
+    assert deidentify(text) == text
+
+
+def test_a_date_runs_into_an_hour_with_no_space() -> None:
+    out = deidentify("截至2014/10/1818时累计病例23例")
+    assert "2014" not in out and "18时" in out

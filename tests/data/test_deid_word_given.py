@@ -53,3 +53,15 @@ def test_a_numbered_case_names_its_patient(text: str, name: str) -> None:
 @pytest.mark.parametrize("text", ["病例1：男，65岁", "病例2：高血压，", "病例3：肺癌，"])
 def test_a_numbered_case_with_no_name_is_kept(text: str) -> None:
     assert deidentify(text) == text
+
+
+@pytest.mark.parametrize(("text", "name"), [("首发病例为三（2）班学生皇甫未来，发病前一晚呕吐", "皇甫未来"),
+                                            ("皇甫未来的母亲曾杏花称孩子曾就诊", "皇甫未来"),
+                                            ("欧阳和平、司马建军同行", "欧阳和平")])
+def test_a_distinctive_compound_surname_carries_a_word_given_name(text: str, name: str) -> None:
+    assert name not in deidentify(text)
+
+
+@pytest.mark.parametrize("text", ["其长孙陪同来诊。", "来自濮阳市区。", "南宫市人，务农。"])
+def test_compound_surnames_that_are_words_stay(text: str) -> None:
+    assert deidentify(text) == text

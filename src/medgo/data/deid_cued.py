@@ -220,6 +220,28 @@ def _titled_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+# an English title or role before a Chinese name in bilingual notes ("Dr. 高朗", "physiotherapist 严格", "RN 张熠")
+_EN_TITLE = re.compile(
+    r"(?<![A-Za-z])(?:Dr|Doctor|Prof|Professor|Mr|Mrs|Ms|Miss|Nurse|Sister|RN|Physician|Surgeon|Pharmacist|Midwife"
+    r"|Physio(?:therapist)?|Therapist|Consultant|Registrar|Resident|Intern|Fellow|Attending|Technician|Technologist"
+    r"|Dietitian|Counsell?or|Coordinator|Social[ \t]+Worker|Psychologist|Radiographer|Anaesthetist|Anesthetist"
+    r"|Paramedic|Optometrist|Audiologist)\.?[ \t\u3000]+(?=[" + _H + "])", re.IGNORECASE)
+
+
+def _english_titled(text: str) -> list[tuple[int, int, str]]:
+    """A Chinese name of two to four characters right after an English title, closed by anything but a Chinese
+    character: the title speaks for it, even when the name is a word (严格, 高朗)."""
+    out = []
+    for m in _EN_TITLE.finditer(text):
+        n = _bounded(text, m.end())
+        cand = text[m.end() : m.end() + n]
+        sl = surname_len(cand, 0)
+        if 2 <= n <= 4 and (n < 4 or sl == 2) and (sl or name_like(cand, closed=True)) and cand not in _PERSON_WORDS \
+                and cand not in _GENERIC and not _CLINICAL_IN.search(cand):
+            out.append((m.end(), m.end() + n, CLINICIAN))
+    return out
+
+
 def _header_names(text: str) -> list[tuple[int, int, str]]:
     """"冷月，72岁", "门学文，30岁，初产": a line (or field) that opens with a name and the patient's sex or age."""
     out = []
@@ -312,5 +334,5 @@ def _voted_names(text: str) -> list[tuple[int, int, str]]:
 
 def cued_names(text: str) -> list[tuple[int, int, str]]:
     return (_label_names(text) + _cue_names(text) + _titled_names(text) + _header_names(text) + _speaker_names(text)
-            + _table_names(text) + _voted_names(text) + _bracket_names(text) + _case_names(text))
+            + _table_names(text) + _voted_names(text) + _bracket_names(text) + _case_names(text) + _english_titled(text))
 

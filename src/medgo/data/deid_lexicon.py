@@ -147,7 +147,8 @@ DEPT_NEXT = ("来电", "报告", "电话", "告知", "通知", "会诊", "查看
              # what a named clinician does or is for: "儿科林晗处就诊", "眼科赵骁随访", "挂皮肤科孙若愚号", "由何婧排除"
              "处", "随访", "复诊", "门诊", "号", "排除", "处理", "负责", "主刀", "操作", "解释", "开具", "开", "面诊",
              "交班", "接班", "值班", "夜班", "白班", "注射", "执行", "复核", "确认", "决定", "安排",
-             *CLINICIAN_ACTS, "联系", "登记", "共同", "已", "接诊", "采血", "医嘱")
+             *CLINICIAN_ACTS, "联系", "登记", "共同", "已", "接诊", "采血", "医嘱",
+             "意见", "监督", "送检", "核对", "见证")  # "（口腔科马玹意见）", "（聂赟监督留样）"
 PATIENT_CUES_EXTRA = ("居民", "住户", "村民", "职工", "学生", "来访者", "咨询者", "使用者", "被保险人", "参保者")
 # What may follow the end of a name in running text: punctuation, function words, verbs notes put after a name.
 NAME_FOLLOW = set(

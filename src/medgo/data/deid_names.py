@@ -397,7 +397,8 @@ _DEPT = re.compile("(?:[" + _H + "]{1,6}(?:科|室|办|药学部|医务部|护�
                    "[ \t\u3000]*")
 _PHONE_AFTER = re.compile(r"[（(][ \t\u3000]*(?:电话|手机|分机)?[:：]?[ \t\u3000]*\d[\d \-]{3,}")  # "唐琛（025 3860…）"
 _LABEL_AFTER = re.compile("[ \t\u3000]+[" + _H + "]{2,6}[:：]")  # "预防保健科宋祎　报告日期：…"
-_BY = re.compile("(?:由|交由|改由|请|待|经)")  # "由何婧排除左心耳血栓", "请李子墨会诊": the agent of a clinical act
+# "由何婧排除左心耳血栓", "请李子墨会诊", "（聂赟监督留样）": the agent of a clinical act
+_BY = re.compile("(?:由|交由|改由|请|待|经|[（(])")
 
 
 def _department_names(text: str) -> list[tuple[int, int, str]]:
@@ -418,12 +419,32 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     for m in _BY.finditer(text):  # "由 / 请 + name + what clinicians do (or when)": no line end, the act must follow
         i = m.end()
         n = read_name(text, i, rare=False) if text[i : i + 1] not in _FUNCTION_SURNAMES else 0
-        for e in _common_readings(text, i) + ([i + n] if n else []):
-            if (text.startswith(DEPT_NEXT, e) and not text.startswith(("在", "处"), e)) or (
-                    e == i + n and text.startswith("于", e)):
+        bracket = m.group() in "（("  # in brackets only a clinician's act of two characters or more
+        for e in _common_readings(text, i) + ([i + n] if n else []) + _acted_readings(text, i):
+            if (text.startswith(DEPT_NEXT, e) and not text.startswith(("在", "处"), e)
+                    and not (bracket and not text.startswith(_LONG_ACTS, e))) or (
+                    e == i + n and text.startswith("于", e) and not bracket):
                 out.append((i, e, CLINICIAN))
                 break
     return out
+
+
+_LONG_ACTS = tuple(w for w in DEPT_NEXT if len(w) >= 2)
+
+
+def _acted_readings(text: str, i: int) -> list[int]:
+    """Ends of the readings at `i` (a surname, one or two given characters of any kind) that a clinician's act of
+    two characters follows ("聂赟监督", "由宓妍复核"): the act closes the name that no frequent character marks."""
+    sl = surname_len(text, i, False)
+    if not sl or text[i] in _FUNCTION_SURNAMES or text[i] in "查左右":
+        return []
+    return [e for g in (2, 1) if (e := i + sl + g) <= len(text) and all(_is_han(c) for c in text[i + sl : e])
+            and _given_ok(text[i + sl : e]) and not not_a_name(text[i:e]) and not text.startswith(_NOT_NAME_PREFIXES, i)
+            and text.startswith(_LONG_ACTS, e)]
+
+
+# distinctive compound surnames that are words or places too (长孙 is a grandson, 濮阳 and 南宫 are cities)
+_COMPOUND_WORDS = frozenset(("长孙", "濮阳", "南宫"))
 
 
 def _free_names(text: str) -> list[tuple[int, int, str]]:
@@ -435,7 +456,7 @@ def _free_names(text: str) -> list[tuple[int, int, str]]:
         two = text[i : i + 2]
         sl = 2 if two in SURNAMES_2 else (1 if text[i] in SURNAMES_TOP and text[i] not in _FUNCTION_SURNAMES else 0)
         hit = 0
-        if two in SURNAMES_2_DISTINCT:
+        if two in SURNAMES_2_DISTINCT and two not in _COMPOUND_WORDS:
             for g in (2, 1):  # a distinctive compound surname: its given name needs no frequency test
                 given = text[i + 2 : i + 2 + g]
                 if len(given) == g and all(_is_han(c) for c in given) and _given_ok(given) and (
@@ -443,6 +464,11 @@ def _free_names(text: str) -> list[tuple[int, int, str]]:
                                                                 or given[-1] in COMMON_GIVEN):
                     hit = 2 + g
                     break
+            given = text[i + 2 : i + 4]
+            if (not hit and len(given) == 2 and all(_is_han(c) for c in given)
+                    and given[-1] not in _PLACE_END and not clinical_term_at(text, i + 2) and _ends_ok(text, i + 4)
+                    and not text.startswith(_FOLLOW_WORDS, i + 2)):
+                hit = 4  # "学生皇甫未来，", "解放、欧阳和平的母亲": a given name that is a word (未来, 和平)
             if hit:
                 out.append((i, i + hit, ""))
                 i += hit

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,9 @@ _DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "�
 # what follows a person's name in the name of a phenomenon, test or syndrome
 _SIGN_RESULT = ("征阳性", "征阴性")  # after a sign's eponym, or after its last character (陶瑟征|阳性)
 _EPONYM_NEXT = ("现象", "试验", "综合征", "综合症", "反射", "效应", "定律", *_SIGN_RESULT, "不动杆菌", "杆菌", "球菌")
+_DISEASE_CHARS = frozenset("病症炎癌瘤疮疹")
+# 病 after an eponym, then no word a person's 病 opens (王强病情, 病史, 病重, 病逝, 病假)
+_DISEASE_NEXT = re.compile("病(?![情史人房区床历假程例友危重号因变灶理员种况了逝愈故休])")
 # the score a reading needs when its first character is in no surname list
 ODD_SURNAME_SCORE = 0.8
 
@@ -152,8 +156,10 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     if text.startswith(_DRUG_FORM, b) or ("\u4e00" <= text[b : b + 1] <= "\u9fff" and text.startswith(_DRUG_FORM, b + 1)):
         return False  # a drug named after its maker, or a short reading of it (季德胜蛇药片, 季德|胜蛇药片)
     if (text.startswith(_EPONYM_NEXT, b) or text.startswith(_EPONYM_NEXT, b + 1)
-            or text.startswith(_SIGN_RESULT, b - 1)):
-        return False  # a phenomenon, sign, test or microbe named after a person (苏木杰|现象, 鲍曼|不动杆菌)
+            or text.startswith(_SIGN_RESULT, b - 1) or _DISEASE_NEXT.match(text, b)):
+        return False  # a phenomenon, sign, test, microbe or disease named after a person (苏木杰|现象, 庞贝|病、)
+    if a >= 2 and text[a - 2 : a + 1] in _dictionary_tags():
+        return False  # the reading opens on the last character of a word (凡士林|厚涂)
     # the reading and the next one or two characters are a word the note doses or gives as a drug (吞服舒乐|安定约20片)
     if any("\u4e00" <= text[b + k - 1 : b + k] <= "\u9fff" and used_as_drug(text, text[a : b + k]) for k in (1, 2)):
         return False
@@ -170,8 +176,8 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     if cand in NOT_NAMES_CLINICAL or (not_a_name(cand) and score < 0.9):  # a very sure tagger may read 江海 as a name
         return False
     given = cand[sl:]
-    if not given or given[0] in _GIVEN_NEVER:
-        return False
+    if not given or given[0] in _GIVEN_NEVER or set(given) & _DISEASE_CHARS:
+        return False  # no given name holds a disease's character (庞贝病)
     if (sl == 1 and cand[0] in _ADVERB_SURNAMES and dictionary_word(given)
             and not all(c in COMMON_GIVEN for c in given) and not text.endswith(_PERSON_BEFORE, 0, a)):
         return False  # an adverb before a word (曾|间断, 应|理解), not 曾建国 nor a person named after a kin word (侄子曾繁荣)

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from medgo.data.deid_lexicon import CLAUSE_VERBS, FOLLOW_WORDS, SURNAMES_1, SURNAMES_2
+from medgo.data.deid_lexicon import CLAUSE_VERBS, CLINICIAN_ROLES, FOLLOW_WORDS, SURNAMES_1, SURNAMES_2
 from medgo.errors import DataError
 
 # Chinese renderings of INN stems: how drug names END. Two characters each, so that a name is never cut by a
@@ -100,6 +100,9 @@ def used_as_drug(text: str, word: str) -> bool:
     i = text.find(word)
     while i >= 0:
         j = i + len(word)
+        if text.endswith(CLINICIAN_ROLES, 0, i):  # "麻醉医师唐霈（丙泊酚静脉麻醉）": a person's post names this one
+            i = text.find(word, i + 1)
+            continue
         if text.endswith(DRUG_VERBS, 0, i) or _DOSE.match(text, j):
             return True
         # the word may be the first characters of a longer one (舒丽启|能 of （舒丽启能）, 华蟾|素 of 华蟾素、…), but
