@@ -38,6 +38,12 @@ from medgo.data.deid import deidentify
         ("操作医师聂赟，麻醉医师唐霈（丙泊酚静脉麻醉）。", ["聂赟", "唐霈"]),  # a post, not a drug, before the brackets
         ("Stage 2 — completed, supervised by physiotherapist 严格\nStage 3", ["严格"]),  # an English title
         ("To: 业余足球联赛队医 Dr. 高朗\nDear Dr. 高朗,", ["高朗"]),
+        ("转出科室：神经外科（蓟然）\n诊断：高血压脑出血", ["蓟然"]),  # a department, its clinician in brackets
+        ("二尖瓣球囊扩张术，转心外科高湉。\n术后第1天", ["高湉"]),  # a department, a name, the line's end
+        ("需从人民医院调配，联系药剂科孙珝，0891-5531412", ["孙珝"]),  # then the person's phone
+        ("营养咨询可联系营养科唐淳（vzf.tli@sina.com）", ["唐淳"]),  # or e-mail
+        ("急诊由郑旸行冠状动脉造影示前降支近段闭塞", ["郑旸"]),  # 由 + name + 行 + a procedure
+        ("180天评估由康复科杨泓完成。", ["杨泓"]),
     ],
 )
 def test_names_from_clinical_acts(text: str, gone: list[str]) -> None:
@@ -116,6 +122,7 @@ def test_a_list_of_departments_is_kept() -> None:
     assert deidentify("请检验科、放射科、病理科会诊") == "请检验科、放射科、病理科会诊"
 
 
-@pytest.mark.parametrize("text", ["局部予莫匹罗星软膏（百多邦）外用。", "（高血压处理见上）", "（遵医嘱复核）", "服药期间（每日监督服药）"])
+@pytest.mark.parametrize("text", ["局部予莫匹罗星软膏（百多邦）外用。", "（高血压处理见上）", "（遵医嘱复核）", "服药期间（每日监督服药）",
+                                  "心内科常规行冠脉造影，外科会诊。", "由外科完成。", "转入神经外科（二病区）"])
 def test_brackets_without_a_name_stay(text: str) -> None:
     assert deidentify(text) == text

@@ -173,6 +173,7 @@ def test_a_hospital_name_does_not_run_back_into_a_date() -> None:
         ("凭死亡医学证明（编号P346020886）及本人身份证领取", "346020886"),  # 编号 in brackets, no colon
         ("经医院伦理委员会批准（批件BA2022-2210）", "2210"),
         ("经医院伦理委员会批准（批件2296097）", "2296097"),
+        ("insurer: PICC, claim no. P567866486", "567866486"),
     ],
 )
 def test_record_numbers_under_english_labels_brackets_and_approvals(text: str, code: str) -> None:

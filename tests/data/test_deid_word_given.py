@@ -65,3 +65,25 @@ def test_a_distinctive_compound_surname_carries_a_word_given_name(text: str, nam
 @pytest.mark.parametrize("text", ["其长孙陪同来诊。", "来自濮阳市区。", "南宫市人，务农。"])
 def test_compound_surnames_that_are_words_stay(text: str) -> None:
     assert deidentify(text) == text
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("报告人：尉迟立夏的长孙湛秀英（+86 15728011234）", ["湛秀英", "尉迟立夏"]),  # 长孙 is a grandson, not a surname
+    ("俯卧依从差；邓岚的外孙女蓟红来陪护后明显改善，蓟红帮忙翻身", ["蓟红"]),  # 来 comes before the act
+    ("家族检测：菅秀枝的哥哥菅秋禾（+86 17582771234）", ["菅秋禾"]),  # rare surnames 菅, 兀
+    ("静脉窦血栓；冯和谐的表妹兀鹏口服屈螺酮炔雌醇片", ["兀鹏"]),
+    ("甘家和's brother 唐雨水 will accompany him", ["唐雨水"]),  # an English kin word
+])
+def test_relatives_after_kin_words_with_rare_surnames(text: str, names: list[str]) -> None:
+    out = deidentify(text)
+    assert not any(n in out for n in names), out
+
+
+def test_family_head_keeps_the_name_after_it() -> None:
+    out = deidentify("家长孙丽陪同就诊")
+    assert "孙丽" not in out and "家长" in out
+
+
+def test_a_compound_surname_that_is_a_kin_word_stays_a_surname_after_another_kin_word() -> None:
+    out = deidentify("检查医师：钟华\n丈夫长孙宁陪同检查。")
+    assert "长孙" not in out and "宁" not in out

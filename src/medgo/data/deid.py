@@ -103,7 +103,7 @@ _RECORD_CUE = re.compile(
 _RECORD_EN = re.compile(
     r"(?<![A-Za-z])(?:(?:Clinic|Hospital|Hosp|Record|Case|Patient|Pt|Inpatient|Outpatient|Admission|Adm|Registration"
     r"|Reg|Medical[ \t]+Record|MR|Chart|Visit|Encounter|Accession|Specimen|Sample|Lab|Study|Subject|Member|Policy"
-    r"|Insurance|Card|Donor|File)[ \t]*(?:No\.?|Number|#|ID)|MRN|UHID|PID)[ \t]*[:：#]?[ \t\u3000]*"
+    r"|Insurance|Claim|Card|Donor|File)[ \t]*(?:No\.?|Number|#|ID)|MRN|UHID|PID)[ \t]*[:：#]?[ \t\u3000]*"
     r"((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{2,24})" + _NA, re.IGNORECASE)
 # "透析号：BA2024-4875", "就诊卡号 00123456", "献血码：A977991", "编号：A630358": any short label ending in 号/号码/
 # 编号/编码/码 (编号 and 编码 also alone) before a code with 4+ digits.
@@ -483,6 +483,27 @@ def _with_tagger(text: str, spans: list[Span], cfg: DeidConfig) -> list[Span]:
     return sorted(out, key=lambda x: x.start)
 
 
+_KIN_SET = frozenset(KIN_WORDS)
+_KIN_OPEN: dict[str, tuple[str, ...]] = {}
+for _w in KIN_WORDS:
+    _KIN_OPEN[_w[0]] = (*_KIN_OPEN.get(_w[0], ()), _w)
+
+
+def _kin_word_ends(text: str, spans: list[Span]) -> list[Span]:
+    """A name reading that opens on a kin word after a possessive, or on a kin word's last character, when another
+    reading opens right after the kin word, is the kin word ("的长孙湛秀英" is 长孙 + 湛秀英, not 长孙湛秀 nor
+    孙湛秀; "家长孙丽" keeps 孙丽, nothing opens at 丽; "丈夫长孙宁陪同" keeps 长孙宁)."""
+    starts = {sp.start for sp in spans if sp.type == "NAME"}
+
+    def kin_end(sp: Span) -> bool:
+        if any(k <= sp.start + 1 and text[sp.start + 1 - k : sp.start + 1] in _KIN_SET for k in (2, 3)):
+            return sp.start + 1 in starts
+        return text[sp.start - 1 : sp.start] in ("的", "之", "其") and any(  # a possessive makes it kin
+            text.startswith(w, sp.start) and sp.start + len(w) in starts for w in _KIN_OPEN.get(text[sp.start], ()))
+
+    return [sp for sp in spans if not (sp.type == "NAME" and kin_end(sp))]
+
+
 def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[str, str]] | None = None) -> list[Span]:
     """PHI spans of `text`, non-overlapping, in order. `known` (value -> (type, role)) adds strings found
     earlier in the same conversation (see `DeidMemory`)."""
@@ -491,7 +512,7 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     spans = _find_numbers(text) + _find_names(text) + role_names + _find_places(text, cfg.hospitals)
     if cfg.dates != "keep":
         spans += [d[0] for d in _find_dates(text)]
-    spans = _resolve(_addresses_after_names(spans))
+    spans = _resolve(_addresses_after_names(_kin_word_ends(text, spans)))
     if cfg.tagger:
         spans = _with_tagger(text, spans, cfg)
     drugs = _Drugs(text, load_terms(tuple(cfg.clinical_terms)) if cfg.clinical_terms else None)

@@ -38,6 +38,7 @@ from medgo.data.deid_names import (
     _VERB_NEXT,
     CLINICIAN,
     PATIENT,
+    RELATIVE,
     _alt,
     _dictionary_tags,
     _is_han,
@@ -53,7 +54,7 @@ from medgo.data.deid_names import (
 
 # generic person words and field values that stand where a name would (患者：本人, 受检者：男性, 审核：通过)
 _GENERIC = {"本人", "男性", "女性", "男孩", "女孩", "老人", "小孩", "孩子", "产妇", "孕妇", "婴儿", "新生儿", "患儿",
-            "通过", "同意", "拒绝", "不详", "未知", "已签", "未签", "代签", "无", "暂无", "空缺", "待定", "双方", "全体"}
+            "通过", "同意", "拒绝", "不详", "未知", "盖章", "签章", "公章", "印章", "已签", "未签", "代签", "无", "暂无", "空缺", "待定", "双方", "全体"}
 _PERSON_WORDS = set(KIN_WORDS) | set(CLINICIAN_ROLES) | set(PATIENT_CUES) | set(_ROLE_OF) | set(TITLES_AFTER)
 # a first character that is a particle, a pronoun or a clinical character is no surname here
 _FIRST_BAD = NAME_STOP | _GIVEN_BAD | set("我你他她它这此该其每各某本想会遂不没很太刚又仍使令升降吃喝用做看听代数几多半近约全整")
@@ -148,6 +149,8 @@ def _after_cue(text: str, i: int) -> int:
             continue  # and not 龙腾在 of "家属龙腾在护士站"
         if g == 2 and cand[0] in _FUNCTION_FIRST:
             continue  # "家属都同意", "医生可考虑"; a three-character reading (可小梅在) stays
+        if g == 3 and cand[-1] in "来去" and _dictionary_tags().get(text[i + 3 : i + 5], "").startswith("v"):
+            continue  # "外孙女蓟红来陪护": 来 comes before the act; "儿子冬宝来说" stays
         if (nxt[:1] in _NEXT_CHARS or _dictionary_tags().get(nxt, "").startswith("v")  # 谈话, 签字; not 叶酸
                 or text.startswith(CLAUSE_VERBS, i + g)):  # "社区医生钭昀每周电话核实"
             if crosses_words(note_cuts(text), i, i + g):
@@ -228,17 +231,23 @@ _EN_TITLE = re.compile(
     r"|Paramedic|Optometrist|Audiologist)\.?[ \t\u3000]+(?=[" + _H + "])", re.IGNORECASE)
 
 
+_EN_KIN = re.compile(
+    r"(?<![A-Za-z])(?:brother|sister|mother|father|wife|husband|son|daughter|spouse|partner|guardian|cousin|uncle"
+    r"|aunt|niece|nephew|grandson|granddaughter|grandmother|grandfather|mum|mom|dad)[ \t\u3000]+(?=[" + _H + "])",
+    re.IGNORECASE)
+
+
 def _english_titled(text: str) -> list[tuple[int, int, str]]:
-    """A Chinese name of two to four characters right after an English title, closed by anything but a Chinese
-    character: the title speaks for it, even when the name is a word (严格, 高朗)."""
+    """A Chinese name of two to four characters right after an English title or kin word, closed by anything but a
+    Chinese character: the title speaks for it, even when the name is a word (严格, 高朗; "'s brother 唐雨水 will")."""
     out = []
-    for m in _EN_TITLE.finditer(text):
+    for m in (*_EN_TITLE.finditer(text), *_EN_KIN.finditer(text)):
         n = _bounded(text, m.end())
         cand = text[m.end() : m.end() + n]
         sl = surname_len(cand, 0)
         if 2 <= n <= 4 and (n < 4 or sl == 2) and (sl or name_like(cand, closed=True)) and cand not in _PERSON_WORDS \
                 and cand not in _GENERIC and not _CLINICAL_IN.search(cand):
-            out.append((m.end(), m.end() + n, CLINICIAN))
+            out.append((m.end(), m.end() + n, CLINICIAN if m.re is _EN_TITLE else RELATIVE))
     return out
 
 
@@ -270,8 +279,15 @@ _AUTHOR = re.compile(r"[（(]([" + _H + r"]{2,4})[）)][ \t\u3000]*[:：]")
 _NAME_DEPT = re.compile(r"(?:^|(?<=[，,、；;：:\s（(]))([" + _H + r"]{2,4})[（(][" + _H + r"]{1,8}(?:科|室|中心|病区)[）)]", re.M)
 
 
+# "转出科室：神经外科（蓟然）": a department, then its clinician in brackets
+_DEPT_NAME = re.compile(r"[" + _H + r"](?:科|室|中心|病区|病房)[（(]([" + _H + r"]{2,4})[）)]")
+_DEPT_FIELD = re.compile(r"科室[:：][ \t\u3000]*[" + _H + r"]{1,10}$")  # "转出科室：神经外科（蓟然）": the department's field
+
+
 def _bracket_names(text: str) -> list[tuple[int, int, str]]:
-    out = []
+    out = [(m.start(1), m.end(1), CLINICIAN) for m in _DEPT_NAME.finditer(text)
+           if surname_len(m.group(1), 0) and name_like(m.group(1), closed=True) and not dictionary_word(m.group(1))
+           and (_given_stock(m.group(1)) or _DEPT_FIELD.search(text, max(0, m.start() - 12), m.start() + 1))]
     for rx in (_AUTHOR, _NAME_DEPT):
         for m in rx.finditer(text):
             cand = m.group(1)

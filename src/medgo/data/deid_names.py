@@ -395,7 +395,9 @@ def _clause_subject_names(text: str) -> list[tuple[int, int, str]]:
 # 办: 医保办, 医务办, 院办; the hospital's offices and the public-health bodies that write to it
 _DEPT = re.compile("(?:[" + _H + "]{1,6}(?:科|室|办|药学部|医务部|护理部|医学部|疾控中心|疾控|病房)|(?:医务|护理|科教|质控|医保)处)"
                    "[ \t\u3000]*")
-_PHONE_AFTER = re.compile(r"[（(][ \t\u3000]*(?:电话|手机|分机)?[:：]?[ \t\u3000]*\d[\d \-]{3,}")  # "唐琛（025 3860…）"
+# "唐琛（025 3860…）", "药剂科孙珝，0891-553141", "营养科唐淳（vzf.tli@sina.com）": the person's phone or e-mail
+_PHONE_AFTER = re.compile(r"[（(，,][ \t\u3000]*(?:电话|手机|分机|邮箱)?[:：]?[ \t\u3000]*"
+                          r"(?:\+?\d[\d \-]{3,}|[A-Za-z0-9._%+-]+@)")
 _LABEL_AFTER = re.compile("[ \t\u3000]+[" + _H + "]{2,6}[:：]")  # "预防保健科宋祎　报告日期：…"
 # "由何婧排除左心耳血栓", "请李子墨会诊", "（聂赟监督留样）": the agent of a clinical act
 _BY = re.compile("(?:由|交由|改由|请|待|经|[（(])")
@@ -408,9 +410,11 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     for m in _DEPT.finditer(text):
         i = m.end()
         n = read_name(text, i, rare=False) if text[i : i + 1] not in _FUNCTION_SURNAMES else 0
-        for e in _common_readings(text, i) + ([i + n] if n and text.startswith(DEPT_NEXT, i + n) else []):
+        line_end = n and text[i + n :].lstrip(" \t\u3000。")[:1] in ("\n", "") and _clear_of_words(text, i, i + n)
+        sure = n and (text.startswith(DEPT_NEXT, i + n) or line_end or _PHONE_AFTER.match(text, i + n))
+        for e in _common_readings(text, i) + ([i + n] if sure else []):
             nxt = text[e : e + 1]
-            if nxt in ("\n", "", "；", ";") or (nxt in " \t\u3000" and text[e:].strip(" \t\u3000")[:1] in ("\n", "")) or (
+            if nxt in ("\n", "", "；", ";") or (nxt in " \t\u3000。" and text[e:].strip(" \t\u3000。")[:1] in ("\n", "")) or (
                 text.startswith(DEPT_NEXT, e) or _PHONE_AFTER.match(text, e) or _LABEL_AFTER.match(text, e)
                 or (nxt == "、" and _DEPT.match(text, e + 1))  # "微生物室黄珺、医务处朱予": a list of posts
             ):
@@ -440,7 +444,8 @@ def _acted_readings(text: str, i: int) -> list[int]:
         return []
     return [e for g in (2, 1) if (e := i + sl + g) <= len(text) and all(_is_han(c) for c in text[i + sl : e])
             and _given_ok(text[i + sl : e]) and not not_a_name(text[i:e]) and not text.startswith(_NOT_NAME_PREFIXES, i)
-            and text.startswith(_LONG_ACTS, e)]
+            and (text.startswith(_LONG_ACTS, e) or (text.startswith("行", e) and _dictionary_tags().get(
+                text[e + 1 : e + 3], "").startswith("n")))]  # "由郑旸行冠状动脉造影": 行 before a procedure
 
 
 # distinctive compound surnames that are words or places too (长孙 is a grandson, 濮阳 and 南宫 are cities)
