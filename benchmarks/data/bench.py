@@ -122,7 +122,8 @@ BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}")
               *((f"blind{k}_50_notes", f"blind{k}") for k in range(6, 11)), ("blind11_60_notes", "blind11"),
               ("blind12_60_notes", "blind12"), ("blind13_60_notes", "blind13"), ("blind14_60_notes", "blind14"),
               ("blind15_60_notes", "blind15"), ("blind16_60_notes", "blind16"),
-              ("blind17_60_notes", "blind17"), ("blind18_60_notes", "blind18")]
+              ("blind17_60_notes", "blind17"), ("blind18_60_notes", "blind18"), ("blind19_60_notes", "blind19"),
+              ("blind20_60_notes", "blind20")]
 
 
 def _strip(r: dict) -> dict:

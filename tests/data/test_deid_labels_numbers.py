@@ -188,3 +188,9 @@ def test_short_numbers_stay(text: str) -> None:
 def test_a_date_runs_into_an_hour_with_no_space() -> None:
     out = deidentify("截至2014/10/1818时累计病例23例")
     assert "2014" not in out and "18时" in out
+
+
+@pytest.mark.parametrize(("text", "code"), [("切片借出登记：HIS-583857，经办人", "583857"), ("调配记录　批次：A580623　调配日期", "580623"),
+                                            ("Certificate　编号 No.：A125594　签发日期", "125594")])
+def test_record_numbers_under_registry_batch_and_bilingual_labels(text: str, code: str) -> None:
+    assert code not in deidentify(text)

@@ -24,3 +24,10 @@ def test_an_eponymous_disease_is_no_name() -> None:
     assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)
     t = "患者王强病情稳定。"
     assert plausible(t, 2, 4, 0.95)  # 病情 after a name is the person's condition
+
+
+def test_eponymous_scores_and_readings_inside_listed_terms_are_no_names() -> None:
+    t = "BISAP评分2分，兰森评分3分。"
+    assert not plausible(t, 9, 11, 0.95)  # 兰森|评分
+    t = "急性呼吸窘迫综合征（柏林定义中度）"
+    assert not plausible(t, 11, 13, 0.95)  # 林定 of 柏林定义

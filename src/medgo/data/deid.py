@@ -96,7 +96,7 @@ _PHONE_CUE = re.compile(r"(?:电话|手机|联系方式|联系电话|手机号(?
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _RECORD_CUE = re.compile(
     r"(?:住院病历号|病历号|住院号|门诊号|急诊号|病案号|床号|ID号|登记号|就诊号|就诊卡|医保卡|社保卡|诊疗卡|健康卡|卡号|检查号|"
-    r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|批件|(?<![A-Za-z])ID)(?:号码|码|号)?"
+    r"标本号|影像号|病理号|流水号|档案号|体检编号|体检号|条码号|住院ID|患者ID|病人ID|批件|批次|登记|(?<![A-Za-z])ID)(?:号码|码|号)?"
     r"[:：\s为是]*((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{0,24})" + _NA
 )
 # English labels of bilingual notes ("Clinic No.：1120772296", "MRN: H0038812", "Inpatient No. 2019-0031")
@@ -105,17 +105,19 @@ _RECORD_EN = re.compile(
     r"|Reg|Medical[ \t]+Record|MR|Chart|Visit|Encounter|Accession|Specimen|Sample|Lab|Study|Subject|Member|Policy"
     r"|Insurance|Claim|Card|Donor|File)[ \t]*(?:No\.?|Number|#|ID)|MRN|UHID|PID)[ \t]*[:：#]?[ \t\u3000]*"
     r"((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{2,24})" + _NA, re.IGNORECASE)
-# "透析号：BA2024-4875", "就诊卡号 00123456", "献血码：A977991", "编号：A630358": any short label ending in 号/号码/
+# "透析号：BA2024-4875", "编号 No.：A125594", "就诊卡号 00123456", "献血码：A977991", "编号：A630358": any short label ending in 号/号码/
 # 编号/编码/码 (编号 and 编码 also alone) before a code with 4+ digits.
 # The code may open with up to three letter groups (MDT-HIS-118733, LPHIS-448767, ADR-A726116) and, after the colon,
 # a document-number prefix ending in 第 ("鉴定编号：临鉴字第BA2024-9415号").
 _RECORD_GENERIC = re.compile(
-    r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[:：\s]*(?:[\u4e00-\u9fff]{1,4}第)?"
+    r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[ \t]*(?:No\.?)?[:：\s]*"
+    r"(?:[\u4e00-\u9fff]{1,4}第)?"
     r"((?:[A-Za-z]{1,6}-?){0,3}\d[0-9A-Za-z-]{3,24})" + _NA
 )
 # "ART编号：10505552" is a programme's record number; "编号：1" an item; "编号：A630358" or six digits after the colon (or
 # in brackets: "死亡医学证明（编号P346020886）") a person's
 _LETTER_BEFORE = re.compile(r"[A-Za-z]编号")
+_BARE_CODE_COLON = re.compile(r"编号[ \t]*(?:No\.?)?[ \t]*[:：]")
 _CODE_HEAD = re.compile(r"(?:号|号码|编号|编码|码|ID)$")
 _NOT_PERSON_CODES = ("批号", "型号", "货号", "序号", "页码", "版号", "规格号")  # a drug lot is nobody's record
 _TABLE_CODE = re.compile(r"(?<![0-9A-Za-z-])(?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24}(?![0-9A-Za-z-])")
@@ -216,7 +218,7 @@ def _find_numbers(text: str) -> list[Span]:
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_GENERIC.finditer(text)
             if sum(c.isdigit() for c in m.group(1)) >= 4
             and not (m.group(0).startswith("编号") and not _LETTER_BEFORE.match(text, max(0, m.start() - 1))
-                     and not ((m.group(0)[2:3] in ":：" or (m.start() and text[m.start() - 1] in "（("))
+                     and not ((_BARE_CODE_COLON.match(m.group(0)) or (m.start() and text[m.start() - 1] in "（("))
                               and (sum(c.isdigit() for c in m.group(1)) >= 6 or m.group(1)[:1].isalpha())))]
     # "| 床号 | 姓名 | 住院号 |" over "| 12床 | 林芷若 | H9732480 |": codes in a column headed by a number label
     for k, c in table_cells(text, lambda h: bool(_CODE_HEAD.search(h)) and not h.endswith(_NOT_PERSON_CODES)):

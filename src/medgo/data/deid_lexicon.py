@@ -214,6 +214,7 @@ NOT_NAMES_CLINICAL = {
     "石斛", "华法林", "朱砂", "胡椒", "熊胆", "秦皮", "麦冬", "叶酸", "黄疸", "梅毒", "白癜风", "白血病", "白内障", "白蛋白",
     "高血压", "高血糖", "高血脂",
     "马兜铃", "雷公藤", "多奈哌齐", "藿香正气",
+    "马尾", "兰森", "柏林定义", "莫迪克", "安维汀",  # after blind20 (cauda equina, Ranson, Berlin, Modic, Avastin)
 }
 # Given-name characters that are rare in clinical vocabulary: a frequent surname followed by them reads as a
 # name even in running text with no cue ("…护送谢军至放射科"). Characters common in clinical words are left

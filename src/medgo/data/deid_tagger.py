@@ -29,6 +29,7 @@ from medgo.data.deid_lexicon import (
     SURNAMES_TOP,
 )
 from medgo.data.deid_names import (
+    _BY_FIRST,
     CHEM_NEXT,
     _dictionary_tags,
     clinical_term_at,
@@ -136,7 +137,8 @@ _PERSON_BEFORE = (*KIN_WORDS, *CLINICIAN_ROLES, "、")
 _DRUG_FORM = ("蛇药", "片", "丸", "膏", "胶囊", "颗粒", "口服液", "注射液", "酊", "栓")
 # what follows a person's name in the name of a phenomenon, test or syndrome
 _SIGN_RESULT = ("征阳性", "征阴性")  # after a sign's eponym, or after its last character (陶瑟征|阳性)
-_EPONYM_NEXT = ("现象", "试验", "综合征", "综合症", "反射", "效应", "定律", *_SIGN_RESULT, "不动杆菌", "杆菌", "球菌")
+_EPONYM_NEXT = ("现象", "试验", "综合征", "综合症", "反射", "效应", "定律", *_SIGN_RESULT, "不动杆菌", "杆菌", "球菌",
+                "评分", "定义", "改变", "分级", "分型")  # 兰森评分, 柏林定义, 莫迪克改变
 _DISEASE_CHARS = frozenset("病症炎癌瘤疮疹")
 # 病 after an eponym, then no word a person's 病 opens (王强病情, 病史, 病重, 病逝, 病假)
 _DISEASE_NEXT = re.compile("病(?![情史人房区床历假程例友危重号因变灶理员种况了逝愈故休])")
@@ -185,11 +187,16 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
         return False  # a side and a body part (左眉弓裂伤)
     if ends_a_word(text, a) or text[b : b + 1] in CHEM_NEXT or any(c in CHEM_NEXT for c in given):
         return False  # ... nor a chemical's name (石杉碱|甲, 马来|酸)
-    if clinical_term_at(text, a):
-        return False
+    if clinical_term_at(text, a) or any(a >= k and _term_over(text, a - k, a) for k in (1, 2)):
+        return False  # nor inside one (林定 of 柏林定义)
     # three characters or more: not across a word of the dictionary segmentation ("查明病|因", "严格按"); a very
     # sure reading may. (A two-character name's given character joins the next word too often: 何晶|配好.)
     return b - a < 3 or score >= 0.9 or not crosses_words(note_cuts(text) if cuts is None else cuts, a, b)
+
+
+def _term_over(text: str, i: int, a: int) -> bool:
+    """A clinical word of the stop-list starts at `i` and runs past `a`."""
+    return any(text.startswith(w, i) and i + len(w) > a for w in _BY_FIRST.get(text[i], ((), ()))[1])
 
 
 class _Member:
