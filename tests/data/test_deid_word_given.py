@@ -87,3 +87,12 @@ def test_family_head_keeps_the_name_after_it() -> None:
 def test_a_compound_surname_that_is_a_kin_word_stays_a_surname_after_another_kin_word() -> None:
     out = deidentify("检查医师：钟华\n丈夫长孙宁陪同检查。")
     assert "长孙" not in out and "宁" not in out
+
+
+@pytest.mark.parametrize(("text", "name"), [("患儿：廉洁　性别：女　年龄：4岁", "廉洁"), ("Interpreter：周密\n如有疑问", "周密")])
+def test_labelled_names_that_are_words(text: str, name: str) -> None:
+    assert name not in deidentify(text)
+
+
+def test_the_character_lian_in_words_stays() -> None:
+    assert deidentify("价格低廉，廉价药物可选。") == "价格低廉，廉价药物可选。"

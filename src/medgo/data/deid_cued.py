@@ -228,7 +228,8 @@ _EN_TITLE = re.compile(
     r"(?<![A-Za-z])(?:Dr|Doctor|Prof|Professor|Mr|Mrs|Ms|Miss|Nurse|Sister|RN|Physician|Surgeon|Pharmacist|Midwife"
     r"|Physio(?:therapist)?|Therapist|Consultant|Registrar|Resident|Intern|Fellow|Attending|Technician|Technologist"
     r"|Dietitian|Counsell?or|Coordinator|Social[ \t]+Worker|Psychologist|Radiographer|Anaesthetist|Anesthetist"
-    r"|Paramedic|Optometrist|Audiologist)\.?[ \t\u3000]+(?=[" + _H + "])", re.IGNORECASE)
+    r"|Paramedic|Optometrist|Audiologist|Interpreter|Translator|Witness|Recorder|Reviewer)"
+    r"(?:\.?[ \t\u3000]+|[ \t]*[:：][ \t\u3000]*)(?=[" + _H + "])", re.IGNORECASE)
 
 
 _EN_KIN = re.compile(
