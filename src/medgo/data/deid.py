@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 
 from medgo.config.data_prep import DeidConfig
-from medgo.data.deid_cued import cued_names
+from medgo.data.deid_cued import PERSON_BEFORE_NAME, cued_names
 from medgo.data.deid_lexicon import (
     COMMON_GIVEN,
     KIN_CUES,
@@ -42,6 +42,7 @@ from medgo.data.deid_names import (
     plausible_given,
     starts_or_prefixes_common_word,
     table_cells,
+    verb_then_surname,
 )
 from medgo.data.deid_terms import TermIndex, in_drug_name, load_terms, used_as_drug
 
@@ -271,8 +272,8 @@ def _find_names(text: str) -> list[Span]:
             if _name_ok(d.group(1)):
                 out.append(Span(d.start(1), d.end(1), "NAME"))
             continue
-        if text.startswith(KIN_WORDS, m.start(1)):  # "联系人：儿子冯淑媛": the kin word's own finder reads the name
-            continue
+        if text.startswith(KIN_WORDS + PERSON_BEFORE_NAME, m.start(1)):
+            continue  # "联系人：儿子冯淑媛", "签名：孕妇巫马丽": the kin or person word's own finder reads the name
         cand = _trim_name(m.group(1), 1)
         if text[m.start(1) - 1 : m.start(1)] not in ":： \t\u3000":  # a kin word that runs into the text:
             if len(cand) == 4 and cand[:2] not in SURNAMES_2:
@@ -305,7 +306,9 @@ def _find_names(text: str) -> list[Span]:
                 break
     out += [Span(m.start(), m.end(), "NAME") for m in _MOU.finditer(text)]
     for m in _TITLED.finditer(text):
-        cand = m.group(1)
+        cand, start = m.group(1), m.start(1)
+        if len(cand) == 3 and verb_then_surname(text, start):
+            cand, start = cand[2], start + 2  # "安抚刘阿姨": a verb, then the surname the title goes with
         if text[m.start() - 1 : m.start() + 1] in ("主任", "主治", "副主", "责任", "主管"):
             continue  # the "任" of 主任医师 is not a surname here
         if len(cand) == 1 and cand in _TITLE_BLOCK:
@@ -316,7 +319,7 @@ def _find_names(text: str) -> list[Span]:
             continue
         if len(cand) > 1 and not plausible_given(cand[1:]):
             continue  # "燕两位医师" is not a name
-        out.append(Span(m.start(1), m.end(1), "NAME"))
+        out.append(Span(start, m.end(1), "NAME"))
     for m in _SEX_AGE.finditer(text):
         if m.group(1) not in _NOT_PERSON and not m.group(1).startswith(("患者", "病人")) and _name_ok(m.group(1)):
             out.append(Span(m.start(1), m.end(1), "NAME"))
@@ -486,9 +489,6 @@ def _with_tagger(text: str, spans: list[Span], cfg: DeidConfig) -> list[Span]:
 
 
 _KIN_SET = frozenset(KIN_WORDS)
-_KIN_OPEN: dict[str, tuple[str, ...]] = {}
-for _w in KIN_WORDS:
-    _KIN_OPEN[_w[0]] = (*_KIN_OPEN.get(_w[0], ()), _w)
 
 
 def _kin_word_ends(text: str, spans: list[Span]) -> list[Span]:
@@ -501,7 +501,7 @@ def _kin_word_ends(text: str, spans: list[Span]) -> list[Span]:
         if any(k <= sp.start + 1 and text[sp.start + 1 - k : sp.start + 1] in _KIN_SET for k in (2, 3)):
             return sp.start + 1 in starts
         return text[sp.start - 1 : sp.start] in ("的", "之", "其") and any(  # a possessive makes it kin
-            text.startswith(w, sp.start) and sp.start + len(w) in starts for w in _KIN_OPEN.get(text[sp.start], ()))
+            text.startswith(w, sp.start) and sp.start + len(w) in starts for w in KIN_WORDS)
 
     return [sp for sp in spans if not (sp.type == "NAME" and kin_end(sp))]
 

@@ -55,6 +55,8 @@ from medgo.data.deid_names import (
 # generic person words and field values that stand where a name would (患者：本人, 受检者：男性, 审核：通过)
 _GENERIC = {"本人", "男性", "女性", "男孩", "女孩", "老人", "小孩", "孩子", "产妇", "孕妇", "婴儿", "新生儿", "患儿",
             "通过", "同意", "拒绝", "不详", "未知", "盖章", "签章", "公章", "印章", "已签", "未签", "代签", "无", "暂无", "空缺", "待定", "双方", "全体"}
+# the generic words among them that stand right before a name ("孕妇巫马丽", "患儿何妞妞")
+PERSON_BEFORE_NAME = ("产妇", "孕妇", "患儿", "婴儿", "新生儿", "患者", "病人", "病员")
 _PERSON_WORDS = set(KIN_WORDS) | set(CLINICIAN_ROLES) | set(PATIENT_CUES) | set(_ROLE_OF) | set(TITLES_AFTER)
 # a first character that is a particle, a pronoun or a clinical character is no surname here
 _FIRST_BAD = NAME_STOP | _GIVEN_BAD | set("我你他她它这此该其每各某本想会遂不没很太刚又仍使令升降吃喝用做看听代数几多半近约全整")

@@ -103,9 +103,10 @@ for _c in {w[0] for w in NOT_NAMES | NOT_NAMES_CLINICAL}:
     _BY_FIRST[_c] = (tuple(w for w in NOT_NAMES if w[0] == _c), tuple(w for w in NOT_NAMES_CLINICAL if w[0] == _c))
 
 
-def clinical_term_at(text: str, i: int) -> bool:
-    """A clinical word of the stop-list starts at `i` ("贾第鞭毛虫", "石膏")."""
-    return any(text.startswith(w, i) for w in _BY_FIRST.get(text[i : i + 1], ((), ()))[1])
+def clinical_term_at(text: str, i: int, past: int = -1) -> bool:
+    """A clinical word of the stop-list starts at `i` ("贾第鞭毛虫", "石膏"), and runs past `past` when given (the
+    林 of 柏林定义 is inside 柏林定义)."""
+    return any(text.startswith(w, i) and i + len(w) > past for w in _BY_FIRST.get(text[i : i + 1], ((), ()))[1])
 
 
 def starts_or_prefixes_common_word(cand: str) -> bool:
@@ -403,6 +404,11 @@ _LABEL_AFTER = re.compile("[ \t\u3000]+[" + _H + "]{2,6}[:：]")  # "预防保�
 _BY = re.compile("(?:由|交由|改由|请|待|经|[（(])")
 
 
+def _ends_line(text: str, e: int) -> bool:
+    """Nothing but spaces or a full stop between `e` and the line's end ("心外科高湉。⏎", "心内科 段立平⏎")."""
+    return text[e:].lstrip(" \t\u3000。")[:1] in ("\n", "")
+
+
 def _department_names(text: str) -> list[tuple[int, int, str]]:
     """"检验科石磊来电报告", "心内科 段立平⏎电话...": a department, then a name that ends the line or goes on
     with what clinicians do."""
@@ -410,11 +416,11 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
     for m in _DEPT.finditer(text):
         i = m.end()
         n = read_name(text, i, rare=False) if text[i : i + 1] not in _FUNCTION_SURNAMES else 0
-        line_end = n and text[i + n :].lstrip(" \t\u3000。")[:1] in ("\n", "") and _clear_of_words(text, i, i + n)
-        sure = n and (text.startswith(DEPT_NEXT, i + n) or line_end or _PHONE_AFTER.match(text, i + n))
+        sure = n and (text.startswith(DEPT_NEXT, i + n) or _PHONE_AFTER.match(text, i + n)
+                      or (_ends_line(text, i + n) and _clear_of_words(text, i, i + n)))
         for e in _common_readings(text, i) + ([i + n] if sure else []):
             nxt = text[e : e + 1]
-            if nxt in ("\n", "", "；", ";") or (nxt in " \t\u3000。" and text[e:].strip(" \t\u3000。")[:1] in ("\n", "")) or (
+            if nxt in ("；", ";") or _ends_line(text, e) or (
                 text.startswith(DEPT_NEXT, e) or _PHONE_AFTER.match(text, e) or _LABEL_AFTER.match(text, e)
                 or (nxt == "、" and _DEPT.match(text, e + 1))  # "微生物室黄珺、医务处朱予": a list of posts
             ):
@@ -434,6 +440,29 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
 
 
 _LONG_ACTS = tuple(w for w in DEPT_NEXT if len(w) >= 2)
+
+# a clinician's title, or a department, right before a clinical word of the stop-list ("助手丁香。", "专科护士何首乌
+# 给予", "麻醉科丁香、介入科冉然"): closed by a hard edge (or 给予 after a title), no herb stands there, a person does. Titles only, not the verbs of CLINICIAN_ROLES (签名盖章, 审核通过).
+_TITLE_ROLES = tuple(w for w in CLINICIAN_ROLES if w.endswith(("师", "生", "士", "主刀", "术者", "助", "助手", "大夫", "教授")))
+_TITLE_OR_DEPT = re.compile("(?:" + _alt(_TITLE_ROLES) + "|[" + _H + "]{1,6}科)")  # not 室: 右心室高压
+_HARD_EDGE = set("、，,。；;）)　 \t\n")
+
+
+def _titled_listed_words(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _TITLE_OR_DEPT.finditer(text):
+        i = m.end()
+        if not surname_len(text, i, rare=False) or text[i] in _FUNCTION_SURNAMES:
+            continue
+        titled = m.group()[-1] != "科"  # after a department no act: "新生儿科黄疸随访门诊" is a clinic
+        for w in sorted(_BY_FIRST.get(text[i], ((), ()))[1], key=len, reverse=True):  # not the common words (白班)
+            e = i + len(w)
+            if len(w) in (2, 3) and text.startswith(w, i) and (
+                    text[e : e + 1] in _HARD_EDGE or e == len(text) or (titled and text.startswith(("给予", "予以"), e))
+                    or (text[e : e + 1] == "与" and _DEPT.match(text, e + 1))):
+                out.append((i, e, CLINICIAN))
+                break
+    return out
 
 
 def _acted_readings(text: str, i: int) -> list[int]:
@@ -527,6 +556,11 @@ def _activity_lists(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def verb_then_surname(text: str, s: int) -> bool:
+    """The segmentation reads a word of two characters at `s` and a frequent surname after it ("安抚|刘阿姨")."""
+    return note_cuts(text).get(s, (0, ""))[0] == s + 2 and text[s + 2 : s + 3] in SURNAMES_TOP
+
+
 def _titled_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _TITLE.finditer(text):
@@ -540,8 +574,8 @@ def _titled_names(text: str) -> list[tuple[int, int, str]]:
             continue
         if text[s - 1 : s + 1] in ("主任", "主治", "副主", "责任") or text[s - 2 : s] in ("主任", "护士"):
             continue
-        if len(text[s:end]) == 1:
-            continue
+        if len(text[s:end]) == 1 or (end - s == 3 and verb_then_surname(text, s)):
+            continue  # a surname alone before its title is read elsewhere ("安抚刘阿姨")
         role = "" if t in ("先生", "女士", "小姐", "阿姨", "同志", "老师", "您好") else CLINICIAN
         out.append((s, end, role))
     return out
@@ -857,6 +891,7 @@ def find_role_names(text: str) -> list[tuple[int, int, str]]:
             + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
             + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text)
+            + _titled_listed_words(text)
             + _free_names(text) + _repeated_names(text) + _table_names(text))
 
 

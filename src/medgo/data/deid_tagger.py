@@ -29,7 +29,6 @@ from medgo.data.deid_lexicon import (
     SURNAMES_TOP,
 )
 from medgo.data.deid_names import (
-    _BY_FIRST,
     CHEM_NEXT,
     _dictionary_tags,
     clinical_term_at,
@@ -187,16 +186,11 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
         return False  # a side and a body part (左眉弓裂伤)
     if ends_a_word(text, a) or text[b : b + 1] in CHEM_NEXT or any(c in CHEM_NEXT for c in given):
         return False  # ... nor a chemical's name (石杉碱|甲, 马来|酸)
-    if clinical_term_at(text, a) or any(a >= k and _term_over(text, a - k, a) for k in (1, 2)):
+    if clinical_term_at(text, a) or any(a >= k and clinical_term_at(text, a - k, a) for k in (1, 2)):
         return False  # nor inside one (林定 of 柏林定义)
     # three characters or more: not across a word of the dictionary segmentation ("查明病|因", "严格按"); a very
     # sure reading may. (A two-character name's given character joins the next word too often: 何晶|配好.)
     return b - a < 3 or score >= 0.9 or not crosses_words(note_cuts(text) if cuts is None else cuts, a, b)
-
-
-def _term_over(text: str, i: int, a: int) -> bool:
-    """A clinical word of the stop-list starts at `i` and runs past `a`."""
-    return any(text.startswith(w, i) and i + len(w) > a for w in _BY_FIRST.get(text[i], ((), ()))[1])
 
 
 class _Member:
