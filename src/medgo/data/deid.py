@@ -104,7 +104,7 @@ _RECORD_CUE = re.compile(
 _RECORD_EN = re.compile(
     r"(?<![A-Za-z])(?:(?:Clinic|Hospital|Hosp|Record|Case|Patient|Pt|Inpatient|Outpatient|Admission|Adm|Registration"
     r"|Reg|Medical[ \t]+Record|MR|Chart|Visit|Encounter|Accession|Specimen|Sample|Lab|Study|Subject|Member|Policy"
-    r"|Insurance|Claim|Card|Donor|File)[ \t]*(?:No\.?|Number|#|ID)|MRN|UHID|PID)[ \t]*[:：#]?[ \t\u3000]*"
+    r"|Insurance|Claim|Card|Donor|File|Ref|Reference|Report|Exam|Order|Request|Referral|Barcode|Ticket)[ \t]*(?:No\.?|Number|#|ID)|MRN|UHID|PID)[ \t]*[:：#]?[ \t\u3000]*"
     r"((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{2,24})" + _NA, re.IGNORECASE)
 # "透析号：BA2024-4875", "编号 No.：A125594", "就诊卡号 00123456", "献血码：A977991", "编号：A630358": any short label ending in 号/号码/
 # 编号/编码/码 (编号 and 编码 also alone) before a code with 4+ digits.

@@ -61,7 +61,7 @@ NAME_TITLES = ("先生", "女士", "小姐", "医生", "医师", "主任", "护�
 # a role word, a sex/age header): characters that are common words (都 国 有 ...) are left out on purpose.
 SURNAMES_RARE = set(
     "阎练亓蔺仝储匡揭芮闻燕郦扈冀郁浦萧晁訾蒯鄢劳逄扶堵宰雍璩濮寿郏茹宦鱼容慎戈庾暨衡弘寇禄阙殳沃蔚夔隆厍勾"
-    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习綦郇芈禚琚甯"
+    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习綦郇芈禚琚甯粟蹇侍"
 )
 # More surnames of the Hundred Family Surnames and of today's registers that the lists above lacked (傅, 洪 and 赖 are
 # in the hundred most frequent). Read by the rules only: the tagger's surname flags keep the lists it was trained on.
@@ -75,7 +75,7 @@ SURNAMES_2_RARE = {
     "闻人", "赫连", "公羊", "澹台", "公冶", "宗政", "濮阳", "淳于", "单于", "太叔", "申屠", "仲孙", "轩辕", "钟离",
     "鲜于", "闾丘", "司空", "亓官", "司寇", "颛孙", "端木", "巫马", "公西", "漆雕", "乐正", "壤驷", "公良", "拓跋",
     "夹谷", "宰父", "谷梁", "段干", "百里", "东郭", "南门", "呼延", "羊舌", "微生", "梁丘", "左丘", "东门", "西门",
-    "南宫", "第五", "万俟",
+    "南宫", "第五", "万俟", "独孤",
 }
 
 # Kin words: the name follows them directly or after a colon ("其女儿王丽", "配偶：李强", "丈夫 陈刚").
@@ -153,7 +153,7 @@ DEPT_NEXT = ("来电", "报告", "电话", "告知", "通知", "会诊", "查看
              *CLINICIAN_ACTS, "联系", "登记", "共同", "已", "接诊", "采血", "医嘱",
              "意见", "监督", "送检", "核对", "见证",  # "（口腔科马玹意见）", "（聂赟监督留样）"
              "行", "完成")  # "由介入组朱霖行机械取栓术", "由康复科杨泓完成"
-PATIENT_CUES_EXTRA = ("居民", "住户", "村民", "职工", "学生", "来访者", "咨询者", "使用者", "被保险人", "参保者")
+PATIENT_CUES_EXTRA = ("死者", "居民", "住户", "村民", "职工", "学生", "来访者", "咨询者", "使用者", "被保险人", "参保者")
 # What may follow the end of a name in running text: punctuation, function words, verbs notes put after a name.
 NAME_FOLLOW = set(
     "，,。.；;：:、（(）)【[】]<>《》“”\"'‘’/|｜ \n\t\u3000男女之及和与等为是系经因于在自诉述以入出无有的今昨现曾已来去将对"
@@ -200,7 +200,7 @@ COMMON_GIVEN = set(
 NOT_NAMES_CLINICAL = {
     "包虫", "包虫病",  # echinococcosis (肝包虫病, 泡型包虫病), after blind16
     "杨梅舌", "白芥子", "苏梗", "高敏C", "高敏肌钙",  # after blind13 (strawberry tongue, herbs, high-sensitivity assays)
-    "王不留行", "何首乌", "白芷", "白及", "白果", "白附子", "白头翁", "白茅根", "白鲜皮", "白花蛇舌草", "黄精", "黄药子",
+    "王不留行", "何首乌", "粟粒", "白芷", "白及", "白果", "白附子", "白头翁", "白茅根", "白鲜皮", "白花蛇舌草", "黄精", "黄药子",
     "常山", "陈皮", "牛膝", "牛蒡子", "金钱草", "桑叶", "桑白皮", "桑寄生", "苏叶", "苏子", "石菖蒲", "龙骨", "牡蛎",
     "车前子", "车前草", "秦艽", "丁香", "沙参", "沙苑子", "钩藤", "郁金", "郁李仁", "蒲黄", "蒲公英", "夏枯草", "田七",
     "贝母", "苍术", "厚朴", "艾叶", "薄荷", "罗红霉素", "林可霉素", "利巴韦林", "安定", "安络血", "强的松", "万古霉素",

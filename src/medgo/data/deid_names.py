@@ -767,6 +767,8 @@ def _repeated_names(text: str) -> list[tuple[int, int, str]]:
                 continue  # "和黄宗耀", "左膝关": a preposition or a side, not a surname
             if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i) or clinical_term_at(text, i):
                 continue
+            if text.startswith(KIN_WORDS, i):
+                continue  # "祖母袁圆诉…陪诊：祖母袁圆": the kin word, then the name its cue reads
             if _clear_of_words(text, i, i + sl + g):
                 places.setdefault(cand, []).append(i)
     places = {c: at for c, at in places.items() if len(at) >= 2}
