@@ -194,3 +194,16 @@ def test_a_date_runs_into_an_hour_with_no_space() -> None:
                                             ("Certificate　编号 No.：A125594　签发日期", "125594")])
 def test_record_numbers_under_registry_batch_and_bilingual_labels(text: str, code: str) -> None:
     assert code not in deidentify(text)
+
+
+def test_a_spaced_out_ocr_page_is_read_without_its_spaces() -> None:
+    from medgo.data.deid import deidentify
+
+    text = ("姓  名 ： 邬振华         性 别 ： 男      年 龄 ：75 岁\n"
+            "门诊号 ：M2231475        医 保 卡 号 ： 71602016\n"
+            "    其 女 邬 建 新 陪 诊 ， 代 诉 夜 间 偶 有 气 促 。\n"
+            "    继 续 原 方 案 ， 加 氨溴索 30mg tid 。\n")
+    out = deidentify(text)
+    for s in ("71602016", "M2231475", "邬", "建 新"):
+        assert s not in out
+    assert "其 女" in out and "氨溴索 30mg tid" in out and out.count("\n") == text.count("\n")

@@ -31,3 +31,26 @@ def test_eponymous_scores_and_readings_inside_listed_terms_are_no_names() -> Non
     assert not plausible(t, 9, 11, 0.95)  # 兰森|评分
     t = "急性呼吸窘迫综合征（柏林定义中度）"
     assert not plausible(t, 11, 13, 0.95)  # 林定 of 柏林定义
+
+
+def test_an_acupoint_or_a_lamp_is_no_name_wherever_the_point_stands() -> None:
+    t = "因上次埋线后左梁丘穴处硬结，本次改取曲池。左梁丘旧硬结约0.8cm。"
+    i = t.index("梁丘")
+    assert not plausible(t, i, i + 3, 0.95)  # 梁丘穴
+    j = t.index("梁丘旧")
+    assert not plausible(t, j, j + 3, 0.95)  # the same point, no 穴 after it here
+    t = "鼻出血1次。伍德灯下鼻翼毛囊口仍见珊瑚红色荧光。"
+    i = t.index("伍德")
+    assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)
+    t = "眼科张嘉懿裂隙灯见凯-弗环。医疗站负责人：梁栋"
+    i = t.index("张嘉懿")
+    assert plausible(t, i, i + 3, 0.95)  # a name before 裂隙灯
+    assert plausible(t, len(t) - 2, len(t), 0.95)  # a name that ends the text
+
+
+def test_a_drug_the_patient_stopped_is_no_name() -> None:
+    from medgo.data.deid import deidentify
+
+    t = '平时吃万爽力和可定。"患者程长江诉老人近一周自行把万爽力停了。'
+    out = deidentify(t)
+    assert out.count("万爽力") == 2 and "程长江" not in out

@@ -506,9 +506,41 @@ def _kin_word_ends(text: str, spans: list[Span]) -> list[Span]:
     return [sp for sp in spans if not (sp.type == "NAME" and kin_end(sp))]
 
 
+# OCR of a scanned form spaces the characters out ("其 女 邬建新 陪 诊", "医 保 卡 号 ： 71602016"): a single space
+# between two Han characters or marks, on a line where most characters are spaced so
+_SPACED_GAP = re.compile(r"(?<=[\u4e00-\u9fff：，。；、（）])[ \u3000](?=[\u4e00-\u9fff：，。；、（）])")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _unspaced(text: str) -> tuple[str, list[int]] | None:
+    """`text` with the spaces of its spaced-out lines taken out, and for each character kept its index in `text`;
+    None when no line is spaced out."""
+    drop: list[int] = []
+    pos = 0
+    for line in text.split("\n"):
+        gaps = [m.start() for m in _SPACED_GAP.finditer(line)]
+        runs = _HAN_RUN.findall(line)
+        if len(gaps) >= 4 and len(gaps) >= sum(len(r) for r in runs) - len(runs):  # more gaps than joins
+            drop += [pos + g for g in gaps]
+        pos += len(line) + 1
+    if not drop:
+        return None
+    gone = set(drop)
+    keep = [i for i in range(len(text)) if i not in gone]
+    return "".join(text[i] for i in keep), keep
+
+
 def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[str, str]] | None = None) -> list[Span]:
     """PHI spans of `text`, non-overlapping, in order. `known` (value -> (type, role)) adds strings found
-    earlier in the same conversation (see `DeidMemory`)."""
+    earlier in the same conversation (see `DeidMemory`). Spaced-out lines (OCR) are read without their spaces."""
+    un = _unspaced(text)
+    if un is None:
+        return _find_phi(text, cfg, known)
+    flat, at = un
+    return [Span(at[sp.start], at[sp.end - 1] + 1, sp.type, sp.role) for sp in _find_phi(flat, cfg, known)]
+
+
+def _find_phi(text: str, cfg: DeidConfig | None, known: dict[str, tuple[str, str]] | None) -> list[Span]:
     cfg = cfg or DeidConfig()
     role_names = _role_names(text)
     spans = _find_numbers(text) + _find_names(text) + role_names + _find_places(text, cfg.hospitals)

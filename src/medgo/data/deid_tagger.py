@@ -177,8 +177,10 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     if cand in NOT_NAMES_CLINICAL or (not_a_name(cand) and score < 0.9):  # a very sure tagger may read 江海 as a name
         return False
     given = cand[sl:]
-    if not given or given[0] in _GIVEN_NEVER or set(given) & _DISEASE_CHARS:
-        return False  # no given name holds a disease's character (庞贝病)
+    if text[b : b + 1] in ("穴", "灯") or any(a + k <= b and text[a : a + k] + "穴" in text for k in (2, 3)):
+        return False  # an acupoint or a lamp (梁丘|穴, 伍德|灯), and that point wherever it stands (左梁丘|旧硬结)
+    if not given or given[0] in _GIVEN_NEVER or set(given) & _DISEASE_CHARS or given[-1] in ("穴", "灯"):
+        return False  # no given name holds a disease's character (庞贝病), nor ends an acupoint or lamp (梁丘穴, 伍德灯)
     if (sl == 1 and cand[0] in _ADVERB_SURNAMES and dictionary_word(given)
             and not all(c in COMMON_GIVEN for c in given) and not text.endswith(_PERSON_BEFORE, 0, a)):
         return False  # an adverb before a word (曾|间断, 应|理解), not 曾建国 nor a person named after a kin word (侄子曾繁荣)

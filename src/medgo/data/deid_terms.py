@@ -42,6 +42,7 @@ _HAN = re.compile(r"^[\u4e00-\u9fff]{2,16}$")
 DRUG_VERBS = ("服用", "口服", "加用", "停用", "改用", "换用", "续用", "联用", "合用", "外用", "静滴", "静推", "肌注", "泵入",
               "含服", "吸入", "雾化", "滴注", "注射", "自服", "顿服", "嚼服", "冲服", "加服", "试用", "选用", "应用",
               "吞服", "误服", "原用")
+_STOPPED = ("停了", "停掉", "停用", "减量", "减了", "换了")
 # a dose right after the word ("甘利欣150mg", "施维舒 50mg", "舒乐安定约20片", a table's next cell: "依达拉奉\t30mg")
 _DOSE = re.compile(r"(?:[ \t×]|约|共|各)?\d+(?:\.\d+)?(?:mg|g|μg|ug|ml|mL|IU|U|万U|㎎|㎍|㎖|单位|片|粒|支|袋|丸|贴|喷|滴)")
 
@@ -104,6 +105,8 @@ def used_as_drug(text: str, word: str) -> bool:
             i = text.find(word, i + 1)
             continue
         if text.endswith(DRUG_VERBS, 0, i) or _DOSE.match(text, j):
+            return True
+        if text[i - 1 : i] == "把" and text.startswith(_STOPPED, j):  # "自行把万爽力停了"
             return True
         # the word may be the first characters of a longer one (舒丽启|能 of （舒丽启能）, 华蟾|素 of 华蟾素、…), but
         # not when what follows is what a person does (湿敷（齐鲁|指导）)
