@@ -207,3 +207,11 @@ def test_a_spaced_out_ocr_page_is_read_without_its_spaces() -> None:
     for s in ("71602016", "M2231475", "邬", "建 新"):
         assert s not in out
     assert "其 女" in out and "氨溴索 30mg tid" in out and out.count("\n") == text.count("\n")
+
+
+@pytest.mark.parametrize("code", ["HIS-513666", "90654638"])
+def test_a_bare_number_label_opening_a_clause_masks_its_code(code: str) -> None:
+    from medgo.data.deid import deidentify
+
+    out = deidentify(f"供体角膜已做过病毒筛查，编号{code}，内皮细胞密度2600。")
+    assert code not in out and "内皮细胞密度2600" in out

@@ -54,3 +54,9 @@ def test_a_drug_the_patient_stopped_is_no_name() -> None:
     t = '平时吃万爽力和可定。"患者程长江诉老人近一周自行把万爽力停了。'
     out = deidentify(t)
     assert out.count("万爽力") == 2 and "程长江" not in out
+
+
+def test_a_reading_that_runs_a_drug_into_the_next_word_is_no_name() -> None:
+    t = "氯氮平减至150mg，加芮达（帕利哌酮缓释片）3mg qn。段文解释芮达锥体外系反应相对少。"
+    i = t.rindex("芮达")
+    assert not plausible(t, i, i + 3, 0.95)  # 芮达|锥

@@ -116,7 +116,7 @@ _RECORD_GENERIC = re.compile(
     r"((?:[A-Za-z]{1,6}-?){0,3}\d[0-9A-Za-z-]{3,24})" + _NA
 )
 # "ART编号：10505552" is a programme's record number; "编号：1" an item; "编号：A630358" or six digits after the colon (or
-# in brackets: "死亡医学证明（编号P346020886）") a person's
+# in brackets or opening a clause: "死亡医学证明（编号P346020886）", "病毒筛查，编号90654638，") a person's
 _LETTER_BEFORE = re.compile(r"[A-Za-z]编号")
 _BARE_CODE_COLON = re.compile(r"编号[ \t]*(?:No\.?)?[ \t]*[:：]")
 _CODE_HEAD = re.compile(r"(?:号|号码|编号|编码|码|ID)$")
@@ -219,7 +219,7 @@ def _find_numbers(text: str) -> list[Span]:
     out += [Span(m.start(1), m.end(1), "RECORD") for m in _RECORD_GENERIC.finditer(text)
             if sum(c.isdigit() for c in m.group(1)) >= 4
             and not (m.group(0).startswith("编号") and not _LETTER_BEFORE.match(text, max(0, m.start() - 1))
-                     and not ((_BARE_CODE_COLON.match(m.group(0)) or (m.start() and text[m.start() - 1] in "（("))
+                     and not ((_BARE_CODE_COLON.match(m.group(0)) or not m.start() or text[m.start() - 1] in "（(，,；;\n")
                               and (sum(c.isdigit() for c in m.group(1)) >= 6 or m.group(1)[:1].isalpha())))]
     # "| 床号 | 姓名 | 住院号 |" over "| 12床 | 林芷若 | H9732480 |": codes in a column headed by a number label
     for k, c in table_cells(text, lambda h: bool(_CODE_HEAD.search(h)) and not h.endswith(_NOT_PERSON_CODES)):

@@ -164,6 +164,9 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     # the reading and the next one or two characters are a word the note doses or gives as a drug (吞服舒乐|安定约20片)
     if any("\u4e00" <= text[b + k - 1 : b + k] <= "\u9fff" and used_as_drug(text, text[a : b + k]) for k in (1, 2)):
         return False
+    # or its first characters are, and it runs on into the next word (芮达|锥 of "芮达（帕利哌酮缓释片）… 解释芮达锥体外系")
+    if any(used_as_drug(text, text[a:e]) for e in range(a + 2, b)):
+        return False
     # or the one or two characters before it and the reading are (左乙拉西坦（开|浦兰）)
     if any(a >= k and "\u4e00" <= text[a - k] <= "\u9fff" and used_as_drug(text, text[a - k : b]) for k in (1, 2)):
         return False
