@@ -43,3 +43,24 @@ def test_words_of_those_characters_are_kept(text: str, kept: str) -> None:
 )
 def test_english_reference_labels_mask_the_number(text: str, number: str) -> None:
     assert number not in deidentify(text)
+
+
+def test_a_name_before_the_patients_ketosis_is_masked_whole() -> None:
+    text = "姓名：谢诗琪　性别：女\n医师记录（侯宁）：谢诗琪酮症已纠正，可进流质。"
+    out = deidentify(text)
+    assert "谢" not in out and "琪" not in out and "酮症已纠正" in out
+
+
+def test_the_surname_yi_is_read_after_a_kin_word() -> None:
+    assert "羿红" not in deidentify("我老公羿红让我赶紧来看。")
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [("Exam No.(检查号): P356824024    OPD No.: M-9631219", ("P356824024", "M-9631219")),
+     ("编号（UDS No.）：BA2016-5546　门诊号：MZ2016801", ("BA2016-5546", "MZ2016801")),
+     ("编号（UDS No.）：9323632", ("9323632",))],
+)
+def test_labels_with_a_bracketed_gloss_mask_their_codes(text: str, codes: tuple[str, ...]) -> None:
+    out = deidentify(text)
+    assert not any(c in out for c in codes)

@@ -60,3 +60,20 @@ def test_a_reading_that_runs_a_drug_into_the_next_word_is_no_name() -> None:
     t = "氯氮平减至150mg，加芮达（帕利哌酮缓释片）3mg qn。段文解释芮达锥体外系反应相对少。"
     i = t.rindex("芮达")
     assert not plausible(t, i, i + 3, 0.95)  # 芮达|锥
+
+
+def test_an_eponymous_sign_or_a_rating_scale_is_no_name() -> None:
+    t = "臂丛神经牵拉试验右(+)，霍夫曼征双侧阴性。"
+    i = t.index("霍夫")
+    assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)
+    t = "辅助检查：简明精神病评定量表（BPRS）58分。"
+    i = t.index("简明")
+    assert not plausible(t, i, i + 2, 0.95)
+    t = "王强征求家属意见后签字。"
+    assert plausible(t, 0, 2, 0.95)  # 征求 is what the person does
+
+
+def test_a_name_right_after_a_department_is_a_name() -> None:
+    t = "血糖管理转内分泌科林雨萱，胰岛素改门冬胰岛素30。"
+    i = t.index("林雨萱")
+    assert plausible(t, i, i + 3, 0.95)

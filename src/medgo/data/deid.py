@@ -104,21 +104,24 @@ _RECORD_CUE = re.compile(
 _RECORD_EN = re.compile(
     r"(?<![A-Za-z])(?:(?:Clinic|Hospital|Hosp|Record|Case|Patient|Pt|Inpatient|Outpatient|Admission|Adm|Registration"
     r"|Reg|Medical[ \t]+Record|MR|Chart|Visit|Encounter|Accession|Specimen|Sample|Lab|Study|Subject|Member|Policy"
-    r"|Insurance|Claim|Card|Donor|File|Ref|Reference|Report|Exam|Order|Request|Referral|Barcode|Ticket)[ \t]*(?:No\.?|Number|#|ID)|MRN|UHID|PID)[ \t]*[:：#]?[ \t\u3000]*"
+    r"|Insurance|Claim|Card|Donor|File|Ref|Reference|Report|Exam|Order|Request|Referral|Barcode|Ticket|OPD|IPD|ED|ER"
+    r"|UDS)[ \t]*(?:No\.?|Number|#|ID)|MRN|UHID|PID)"
+    r"[ \t]*(?:[（(][\u4e00-\u9fff]{1,8}[）)])?[ \t]*[:：#]?[ \t\u3000]*"  # "Exam No.(检查号): P356824024"
     r"((?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{2,24})" + _NA, re.IGNORECASE)
 # "透析号：BA2024-4875", "编号 No.：A125594", "就诊卡号 00123456", "献血码：A977991", "编号：A630358": any short label ending in 号/号码/
 # 编号/编码/码 (编号 and 编码 also alone) before a code with 4+ digits.
 # The code may open with up to three letter groups (MDT-HIS-118733, LPHIS-448767, ADR-A726116) and, after the colon,
 # a document-number prefix ending in 第 ("鉴定编号：临鉴字第BA2024-9415号").
 _RECORD_GENERIC = re.compile(
-    r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[ \t]*(?:No\.?)?[:：\s]*"
+    r"(?:[\u4e00-\u9fff]{0,5}(?:编号|编码)|[\u4e00-\u9fff]{1,5}(?:号码|号|码))[ \t]*(?:No\.?|[（(][A-Za-z ]{1,12}No\.?[）)])?"
+    r"[:：\s]*"  # "编号（UDS No.）：BA2016-5546"
     r"(?:[\u4e00-\u9fff]{1,4}第)?"
     r"((?:[A-Za-z]{1,6}-?){0,3}\d[0-9A-Za-z-]{3,24})" + _NA
 )
 # "ART编号：10505552" is a programme's record number; "编号：1" an item; "编号：A630358" or six digits after the colon (or
 # in brackets or opening a clause: "死亡医学证明（编号P346020886）", "病毒筛查，编号90654638，") a person's
 _LETTER_BEFORE = re.compile(r"[A-Za-z]编号")
-_BARE_CODE_COLON = re.compile(r"编号[ \t]*(?:No\.?)?[ \t]*[:：]")
+_BARE_CODE_COLON = re.compile(r"编号[ \t]*(?:No\.?|[（(][A-Za-z ]{1,12}No\.?[）)])?[ \t]*[:：]")
 _CODE_HEAD = re.compile(r"(?:号|号码|编号|编码|码|ID)$")
 _NOT_PERSON_CODES = ("批号", "型号", "货号", "序号", "页码", "版号", "规格号")  # a drug lot is nobody's record
 _TABLE_CODE = re.compile(r"(?<![0-9A-Za-z-])(?:[A-Za-z]{1,4}-?)?\d[0-9A-Za-z-]{3,24}(?![0-9A-Za-z-])")

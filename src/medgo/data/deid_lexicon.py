@@ -61,7 +61,7 @@ NAME_TITLES = ("先生", "女士", "小姐", "医生", "医师", "主任", "护�
 # a role word, a sex/age header): characters that are common words (都 国 有 ...) are left out on purpose.
 SURNAMES_RARE = set(
     "阎练亓蔺仝储匡揭芮闻燕郦扈冀郁浦萧晁訾蒯鄢劳逄扶堵宰雍璩濮寿郏茹宦鱼容慎戈庾暨衡弘寇禄阙殳沃蔚夔隆厍勾"
-    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习綦郇芈禚琚甯粟蹇侍"
+    "融阚乜鞠丰巢荆竺权逯盖桓仉督晋楚汝钦归帅缑亢况琴佴伯赏墨哈谯笪奚邴酆鄂邸慕习綦郇芈禚琚甯粟蹇侍羿"
 )
 # More surnames of the Hundred Family Surnames and of today's registers that the lists above lacked (傅, 洪 and 赖 are
 # in the hundred most frequent). Read by the rules only: the tagger's surname flags keep the lists it was trained on.

@@ -680,7 +680,8 @@ def _speaker_names(text: str) -> list[tuple[int, int, str]]:
 def ends_a_word(text: str, a: int) -> bool:
     """text[a] ends a word that starts before it ("如何才能" has no name 何才能), unless the character before
     belongs to the word before that ("早上周美华" is 早上 + 周美华, not 上周)."""
-    return a > 0 and dictionary_word(text[a - 1 : a + 1]) and not (a > 1 and dictionary_word(text[a - 2 : a]))
+    return a > 0 and dictionary_word(text[a - 1 : a + 1]) and not (a > 1 and dictionary_word(text[a - 2 : a])) and not (
+        a > 1 and text[a - 1] == "科" and "\u4e00" <= text[a - 2] <= "\u9fff")  # "内分泌科|林雨萱", not 科林
 
 
 def _clear_of_words(text: str, a: int, b: int) -> bool:

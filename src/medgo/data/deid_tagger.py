@@ -141,6 +141,10 @@ _EPONYM_NEXT = ("现象", "试验", "综合征", "综合症", "反射", "效应"
 _DISEASE_CHARS = frozenset("病症炎癌瘤疮疹")
 # 病 after an eponym, then no word a person's 病 opens (王强病情, 病史, 病重, 病逝, 病假)
 _DISEASE_NEXT = re.compile("病(?![情史人房区床历假程例友危重号因变灶理员种况了逝愈故休])")
+# 征 after an eponym is its sign (霍夫曼征双侧阴性), not what a person does (王强征求意见)
+_SIGN_NEXT = re.compile("征(?![求集询得用兵收召服途程战订稿文信])")
+# the rest of a rating instrument's name (简明|精神病评定量表): the reading opens the instrument, no person
+_INSTRUMENT = re.compile("[\u4e00-\u9fff]{0,12}(?:量表|问卷|评定|测验|检查表)(?![\u4e00-\u9fff])")
 # the score a reading needs when its first character is in no surname list
 ODD_SURNAME_SCORE = 0.8
 
@@ -157,7 +161,8 @@ def plausible(text: str, a: int, b: int, score: float = 0.0, cuts: dict[int, tup
     if text.startswith(_DRUG_FORM, b) or ("\u4e00" <= text[b : b + 1] <= "\u9fff" and text.startswith(_DRUG_FORM, b + 1)):
         return False  # a drug named after its maker, or a short reading of it (季德胜蛇药片, 季德|胜蛇药片)
     if (text.startswith(_EPONYM_NEXT, b) or text.startswith(_EPONYM_NEXT, b + 1)
-            or text.startswith(_SIGN_RESULT, b - 1) or _DISEASE_NEXT.match(text, b)):
+            or text.startswith(_SIGN_RESULT, b - 1) or _DISEASE_NEXT.match(text, b) or _SIGN_NEXT.match(text, b)
+            or ("\u4e00" <= text[b : b + 1] <= "\u9fff" and _SIGN_NEXT.match(text, b + 1)) or _INSTRUMENT.match(text, b)):
         return False  # a phenomenon, sign, test, microbe or disease named after a person (苏木杰|现象, 庞贝|病、)
     if a >= 2 and text[a - 2 : a + 1] in _dictionary_tags():
         return False  # the reading opens on the last character of a word (凡士林|厚涂)

@@ -47,10 +47,15 @@ _STOPPED = ("停了", "停掉", "停用", "减量", "减了", "换了")
 _DOSE = re.compile(r"(?:[ \t×]|约|共|各)?\d+(?:\.\d+)?(?:mg|g|μg|ug|ml|mL|IU|U|万U|㎎|㎍|㎖|单位|片|粒|支|袋|丸|贴|喷|滴)")
 
 
+# words of the body that open with a chemistry character: after a name they are what the person has
+_BODY_AFTER = ("酮症", "酮体", "酸中毒", "碱中毒", "酸痛", "酸胀", "酸软")
+
+
 def in_drug_name(text: str, a: int, b: int) -> bool:
     """The reading text[a:b] is part of a drug's name: a chemistry character in it, right before it or right
     after it, or a drug stem that starts inside it or right after it (罗红|霉素, 多奈|哌齐, 托烷|司琼, 罗哌|卡因)."""
-    if any(c in CHEM_CHARS for c in text[max(0, a - 1) : b + 1]):
+    after = b + (not text.startswith(_BODY_AFTER, b))  # "谢诗琪酮症已纠正": 酮 opens the patient's ketosis
+    if any(c in CHEM_CHARS for c in text[max(0, a - 1) : after]):
         return True
     return any(text.startswith(DRUG_STEMS, s) for s in range(a + 1, b + 1))
 
