@@ -28,3 +28,13 @@ def test_speakers_of_a_conversation_are_names() -> None:
 def test_one_form_label_line_is_not_a_speaker() -> None:
     text = "入院记录\n主诉：胸闷3天\n查体：心率88次/分\n诊断：冠心病"
     assert deidentify(text) == text
+
+
+def test_an_anaesthetist_in_brackets_after_the_anaesthesia_is_a_name() -> None:
+    out = deidentify("麻醉：经口插管全麻（金晶；丙泊酚、瑞芬太尼、顺阿曲库铵）　器械护士：吴悦")
+    assert "金晶" not in out and "丙泊酚" in out and "瑞芬太尼" in out
+
+
+def test_drugs_in_brackets_after_the_anaesthesia_stay() -> None:
+    text = "全麻（丙泊酚）；局麻（利多卡因，2%）；镇静（咪达唑仑、芬太尼）；局麻（高龄，心功能差）。"
+    assert deidentify(text) == text

@@ -77,3 +77,10 @@ def test_a_name_right_after_a_department_is_a_name() -> None:
     t = "血糖管理转内分泌科林雨萱，胰岛素改门冬胰岛素30。"
     i = t.index("林雨萱")
     assert plausible(t, i, i + 3, 0.95)
+
+
+def test_eponyms_places_and_herbs_listed_after_blind26_are_no_names() -> None:
+    for t, w in (("左声带任克水肿（轻度）。", "任克"), ("伯明翰血管炎活动评分（BVAS）18分。", "伯明翰"),
+                 ("问能不能泡罗汉果、胖大海喝。", "罗汉果")):
+        i = t.index(w)
+        assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)

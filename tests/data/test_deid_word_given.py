@@ -89,10 +89,15 @@ def test_a_compound_surname_that_is_a_kin_word_stays_a_surname_after_another_kin
     assert "长孙" not in out and "宁" not in out
 
 
-@pytest.mark.parametrize(("text", "name"), [("患儿：廉洁　性别：女　年龄：4岁", "廉洁"), ("Interpreter：周密\n如有疑问", "周密")])
+@pytest.mark.parametrize(("text", "name"), [("患儿：廉洁　性别：女　年龄：4岁", "廉洁"), ("Interpreter：周密\n如有疑问", "周密"),
+                                           ("Name: 赵老五　Sex: 女　Age: 52", "赵老五")])
 def test_labelled_names_that_are_words(text: str, name: str) -> None:
     assert name not in deidentify(text)
 
 
 def test_the_character_lian_in_words_stays() -> None:
     assert deidentify("价格低廉，廉价药物可选。") == "价格低廉，廉价药物可选。"
+
+
+def test_an_english_name_field_holding_a_term_stays() -> None:
+    assert deidentify("Name: 高血压　Dx: 2型糖尿病") == "Name: 高血压　Dx: 2型糖尿病"

@@ -240,17 +240,23 @@ _EN_KIN = re.compile(
     re.IGNORECASE)
 
 
+# an English name field of a bilingual form ("Name: 赵老五", "Patient Name：…"): the patient, whatever the name looks like
+_EN_NAME_FIELD = re.compile(
+    r"(?<![A-Za-z])(?:(?:Patient(?:'s)?|Full|Client)[ \t]+Name|Name|Patient|Pt\.?)[ \t]*[:：][ \t\u3000]*(?=[" + _H + "])",
+    re.IGNORECASE)
+
+
 def _english_titled(text: str) -> list[tuple[int, int, str]]:
     """A Chinese name of two to four characters right after an English title or kin word, closed by anything but a
     Chinese character: the title speaks for it, even when the name is a word (严格, 高朗; "'s brother 唐雨水 will")."""
     out = []
-    for m in (*_EN_TITLE.finditer(text), *_EN_KIN.finditer(text)):
+    for m in (*_EN_TITLE.finditer(text), *_EN_KIN.finditer(text), *_EN_NAME_FIELD.finditer(text)):
         n = _bounded(text, m.end())
         cand = text[m.end() : m.end() + n]
         sl = surname_len(cand, 0)
         if 2 <= n <= 4 and (n < 4 or sl == 2) and (sl or name_like(cand, closed=True)) and cand not in _PERSON_WORDS \
                 and cand not in _GENERIC and not _CLINICAL_IN.search(cand):
-            out.append((m.end(), m.end() + n, CLINICIAN if m.re is _EN_TITLE else RELATIVE))
+            out.append((m.end(), m.end() + n, {_EN_TITLE: CLINICIAN, _EN_KIN: RELATIVE}.get(m.re, PATIENT)))
     return out
 
 

@@ -662,6 +662,20 @@ def _role_paren_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+# the anaesthesia given, then its anaesthetist opening a bracket ("全麻（金晶；丙泊酚…）", "局麻（由雷鸣）")
+_ANAESTHESIA_PAREN = re.compile(r"(?:麻醉|全麻|局麻|镇静)[^（()）\n：:]{0,12}[（(](?:由|经)?")
+
+
+def _anaesthetist_paren_names(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _ANAESTHESIA_PAREN.finditer(text):
+        n = read_name(text, m.end(), rare=True, fallback=True)
+        if n and text[m.end() + n : m.end() + n + 1] in ("；", ";", "，", ",", "）", ")", "、") \
+                and not clinical_term_at(text, m.end()):
+            out.append((m.start() + len(m.group()), m.end() + n, CLINICIAN))
+    return out
+
+
 _SPEAKER = re.compile(r"^[ \t\u3000]*([" + _H + r"]{2,4})[ \t\u3000]*[:：]", re.M)
 
 
@@ -890,7 +904,8 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 
 
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
-    return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _role_paren_names(text) + _speaker_names(text)
+    return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _role_paren_names(text)
+            + _anaesthetist_paren_names(text) + _speaker_names(text)
             + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
             + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text)
