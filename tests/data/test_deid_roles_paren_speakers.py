@@ -38,3 +38,9 @@ def test_an_anaesthetist_in_brackets_after_the_anaesthesia_is_a_name() -> None:
 def test_drugs_in_brackets_after_the_anaesthesia_stay() -> None:
     text = "全麻（丙泊酚）；局麻（利多卡因，2%）；镇静（咪达唑仑、芬太尼）；局麻（高龄，心功能差）。"
     assert deidentify(text) == text
+
+
+def test_a_relative_named_by_a_word_before_a_bracket_with_her_post_is_a_name() -> None:
+    out = deidentify("表姐方寸（本院药剂科）替患者核对了用药。")
+    assert "方寸" not in out and "本院药剂科" in out
+    assert deidentify("其母高血压（心内科）随访；其父白内障（眼科）。") == "其母高血压（心内科）随访；其父白内障（眼科）。"

@@ -84,3 +84,10 @@ def test_eponyms_places_and_herbs_listed_after_blind26_are_no_names() -> None:
                  ("问能不能泡罗汉果、胖大海喝。", "罗汉果")):
         i = t.index(w)
         assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)
+
+
+def test_brands_and_a_patent_medicine_listed_after_blind27_are_no_names() -> None:
+    for t, w in (("自述为乔雅登，收费单上写的却是伊婉。", "乔雅登"), ("我买了汤臣倍健的叶黄素。", "汤臣倍健"),
+                 ("或阿伐曲泊帕（苏可欣），后者无需空腹。", "苏可欣"), ("能不能同时吃江南卷柏片。", "江南卷柏")):
+        i = t.index(w)
+        assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)

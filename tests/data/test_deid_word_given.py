@@ -101,3 +101,27 @@ def test_the_character_lian_in_words_stays() -> None:
 
 def test_an_english_name_field_holding_a_term_stays() -> None:
     assert deidentify("Name: 高血压　Dx: 2型糖尿病") == "Name: 高血压　Dx: 2型糖尿病"
+
+
+@pytest.mark.parametrize(("text", "name"), [("转泌尿外科温润行尿动力学检查。", "温润"), ("由男科舒适复查，连续两次无精子。", "舒适")])
+def test_a_clinician_named_by_a_word_between_a_department_and_an_act(text: str, name: str) -> None:
+    assert name not in deidentify(text)
+
+
+def test_manner_words_and_findings_between_a_department_and_an_act_stay() -> None:
+    text = "眼科常规复查；ICU严密随访；皮肤科白斑复查；眼科黄斑复查；心内科高血压门诊随访。"
+    assert deidentify(text) == text
+
+
+def test_a_word_in_a_person_column_that_names_people_elsewhere_is_a_name() -> None:
+    text = "日期 | PLT | 记录\n6月7日 | 12 | 郝楠\n6月11日 | 86 | 舒适\n评估：好转"
+    out = deidentify(text)
+    assert "郝楠" not in out and "舒适" not in out
+    text = "时间 | 护理 | 记录\n8:00 | 常规 | 平稳\n9:00 | 常规 | 平稳"
+    assert deidentify(text) == text
+
+
+def test_a_letters_salutation_to_a_titled_clinician_names_her() -> None:
+    out = deidentify("致校医何其远：王铁锁上课抽动请勿当众制止。")
+    assert "何其远" not in out and "上课抽动" in out
+    assert deidentify("致校医：请关注学生用药。") == "致校医：请关注学生用药。"

@@ -426,6 +426,9 @@ def _department_names(text: str) -> list[tuple[int, int, str]]:
             ):
                 out.append((i, e, CLINICIAN))
                 break
+        else:
+            if (e := _word_named_at(text, i)) > i:
+                out.append((i, e, CLINICIAN))
     for m in _BY.finditer(text):  # "由 / 请 + name + what clinicians do (or when)": no line end, the act must follow
         i = m.end()
         n = read_name(text, i, rare=False) if text[i : i + 1] not in _FUNCTION_SURNAMES else 0
@@ -463,6 +466,32 @@ def _titled_listed_words(text: str) -> list[tuple[int, int, str]]:
                 out.append((i, e, CLINICIAN))
                 break
     return out
+
+
+# manner words that open with a surname character and stand between a department and its act ("眼科常规复查",
+# "ICU严密随访"): no person
+_MANNER_WORDS = frozenset(("常规", "全面", "严密", "严格", "单独", "连续", "陆续", "时常", "曾经", "常年", "常常", "高度", "何时",
+                           "安全", "平稳", "方便", "成功", "齐全", "简单", "简要", "明确", "强化", "余下", "门诊", "程序",
+                           "于是", "尤其", "包括", "向来", "初步", "单次", "多次", "长期", "定期", "重点", "统一", "首次"))
+
+
+_LESION_CHARS = frozenset("斑疹痣疣瘤癣疮痘痂脓肿疱结痔瘘")
+
+
+def _word_named_at(text: str, i: int) -> int:
+    """End of a clinician named by a word right after a department, then an act of two characters or 行 + a
+    procedure ("泌尿外科温润行尿动力学检查", "男科舒适复查"): the department and the act speak for the person; -1
+    if none. Not a manner word, nor a clinical term."""
+    sl = surname_len(text, i, False)
+    e = i + sl + 1
+    if sl != 1 or text[i] in _FUNCTION_SURNAMES or text[i] in "查左右" or not _is_han(text[e - 1 : e]):
+        return -1
+    cand = text[i:e]
+    if (cand in _MANNER_WORDS or cand in NOT_NAMES_CLINICAL or clinical_term_at(text, i) or not dictionary_word(cand)
+            or cand[1] in _LESION_CHARS):  # 皮肤科白斑复查, 眼科黄斑复查: a finding
+        return -1
+    act = text.startswith((*_LONG_ACTS, "复查", "主讲"), e) or (text.startswith("行", e) and _is_han(text[e + 1 : e + 2]))
+    return e if act else -1
 
 
 def _acted_readings(text: str, i: int) -> list[int]:
@@ -618,6 +647,16 @@ def _line_start_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def _kin_word_named_before(text: str, j: int) -> int:
+    """Start of a surname and one given character that end at `j` (a bracket naming the person's post follows) right
+    after a kin word, even when the two make a word ("表姐方寸（本院药剂科）"); -1 if none."""
+    s = j - 2
+    if s < 1 or surname_len(text, s, True) != 1 or not all(_is_han(c) for c in text[s:j]) \
+            or not text[:s].endswith(KIN_WORDS) or text[s:j] in NOT_NAMES_CLINICAL or clinical_term_at(text, s):
+        return -1
+    return s
+
+
 def _paren_names(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _PAREN.finditer(text):
@@ -627,6 +666,8 @@ def _paren_names(text: str) -> list[tuple[int, int, str]]:
         if not r and not sex_age:
             continue
         s = name_ending_at(text, m.start(), rare=True)
+        if s < 0:
+            s = _kin_word_named_before(text, m.start())
         if s < 0:
             continue
         left = text[s - 1 : s]
@@ -659,6 +700,21 @@ def _role_paren_names(text: str) -> list[tuple[int, int, str]]:
             continue
         role = CLINICIAN if m.group(1) else PATIENT if m.group(2) else RELATIVE
         out.append((m.start(4), m.end(4), role))
+    return out
+
+
+# a letter's salutation to a clinician by title ("致校医何其远：", "致主治医师范晔："): the title and the colon speak for the
+# name, even one whose given characters are words (何其远)
+_SALUTATION = re.compile("(?:致|敬致|呈)(?:" + _alt(_TITLE_ROLES + tuple(w for w in CLINICIAN_ROLES if w.endswith("医"))) + ")([" + _H + "]{2,4})[ \t\u3000]*[:：，,]")
+
+
+def _salutation_names(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _SALUTATION.finditer(text):
+        cand = m.group(1)
+        sl = surname_len(cand, 0, True)
+        if sl and 1 <= len(cand) - sl <= 2 and cand not in NOT_NAMES_CLINICAL and not cand.endswith(("老师", "同志")):
+            out.append((m.start(1), m.end(1), CLINICIAN))
     return out
 
 
@@ -811,7 +867,14 @@ _TABLE_HEAD_ENDS = ("人", "者", "师", "员", "主刀", "一助", "二助")
 def table_cells(text: str, is_head: Callable[[str], bool]) -> Iterator[tuple[int, str]]:
     """(offset, cell) of every cell below a header cell that `is_head` accepts, in tables drawn with "|" or tabs;
     a header row is one with such a cell and no cell that reads as a name."""
+    for _, k, c in column_cells(text, is_head):
+        yield k, c
+
+
+def column_cells(text: str, is_head: Callable[[str], bool]) -> Iterator[tuple[tuple[int, int], int, str]]:
+    """`table_cells` with each cell's column: (offset of its header row, column number)."""
     cols: set[int] = set()
+    head_at = 0
     sep = ""
     pos = 0
     for line in text.split("\n"):
@@ -828,16 +891,24 @@ def table_cells(text: str, is_head: Callable[[str], bool]) -> Iterator[tuple[int
             cells = cells[1:]  # "| a | b |" and "a | b" number their columns alike
         heads = {i for i, (_, c) in enumerate(cells) if len(c.strip()) <= 8 and is_head(c.strip())}
         if heads and not any(read_name(c.strip(), 0) for _, c in cells if c.strip()):
-            cols, sep = heads, s
+            cols, sep, head_at = heads, s, start
             continue
-        yield from (cells[i] for i in sorted(cols) if i < len(cells))
+        yield from (((head_at, i), *cells[i]) for i in sorted(cols) if i < len(cells))
+
+
+def _person_head(h: str) -> bool:
+    return any(w in h for w in _TABLE_HEADS) or h.endswith(_TABLE_HEAD_ENDS)
 
 
 def person_cells(text: str) -> Iterator[tuple[int, str]]:
     """(offset, entry) of each entry in the cells of a column headed by a person field; a cell may list several."""
-    for k, c in table_cells(text, lambda h: any(w in h for w in _TABLE_HEADS) or h.endswith(_TABLE_HEAD_ENDS)):
+    for k, c in table_cells(text, _person_head):
         for m in re.finditer(r"[^、/，,；;\s]+", c):
             yield k + m.start(), m.group(0)
+
+
+# what a person column says when no one is named there
+_PERSON_WORDS_IN_CELLS = frozenset(("本人", "家属", "同上", "无", "未签", "拒签", "代签"))
 
 
 def _table_names(text: str) -> list[tuple[int, int, str]]:
@@ -848,6 +919,15 @@ def _table_names(text: str) -> list[tuple[int, int, str]]:
         return bool(sl) and 2 <= len(cand) <= sl + 2 and all(_is_han(x) for x in cand) and _given_ok(cand[sl:])
 
     out = [(a, a + len(cand), "") for a, cand in person_cells(text) if name_shaped(cand) and not not_a_name(cand)]
+    # in a person column that holds a name elsewhere, a name-shaped cell that is also a word is a name too (郝楠 above,
+    # 舒适 below, both under 记录); not a clinical term
+    named = {col for col, k, c in column_cells(text, _person_head) if any(a == k + len(c) - len(c.lstrip()) for a, *_ in out)}
+    for col, a, c in column_cells(text, _person_head):
+        cand = c.strip()
+        if col in named and name_shaped(cand) and cand not in NOT_NAMES_CLINICAL and cand not in _PERSON_WORDS_IN_CELLS:
+            a += len(c) - len(c.lstrip())
+            if not clinical_term_at(text, a):
+                out.append((a, a + len(cand), ""))
     # under a 姓名 heading a cell is a name even when it is also a word (a patient named 白芷, 甘草)
     for a, c in table_cells(text, lambda h: h.endswith("姓名")):
         if name_shaped(cand := c.strip()):
@@ -905,7 +985,7 @@ def _signature_names(text: str) -> list[tuple[int, int, str]]:
 
 def find_role_names(text: str) -> list[tuple[int, int, str]]:
     return (_cue_names(text) + _titled_names(text) + _paren_names(text) + _role_paren_names(text)
-            + _anaesthetist_paren_names(text) + _speaker_names(text)
+            + _anaesthetist_paren_names(text) + _salutation_names(text) + _speaker_names(text)
             + _header_names(text) + _signature_names(text)
             + _kin_after_names(text) + _line_start_names(text) + _label_names(text) + _activity_lists(text)
             + _object_names(text) + _suffix_role_names(text) + _clause_subject_names(text) + _department_names(text)
