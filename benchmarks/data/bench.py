@@ -124,7 +124,7 @@ BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}")
               ("blind15_60_notes", "blind15"), ("blind16_60_notes", "blind16"),
               ("blind17_60_notes", "blind17"), ("blind18_60_notes", "blind18"), ("blind19_60_notes", "blind19"),
               ("blind20_60_notes", "blind20"), ("blind21_40_notes", "blind21"), ("blind22_40_notes", "blind22"),
-              *((f"blind{k}_40_notes", f"blind{k}") for k in range(23, 28))]
+              *((f"blind{k}_40_notes", f"blind{k}") for k in range(23, 29))]
 
 
 def _strip(r: dict) -> dict:

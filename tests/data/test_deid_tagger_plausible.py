@@ -91,3 +91,9 @@ def test_brands_and_a_patent_medicine_listed_after_blind27_are_no_names() -> Non
                  ("或阿伐曲泊帕（苏可欣），后者无需空腹。", "苏可欣"), ("能不能同时吃江南卷柏片。", "江南卷柏")):
         i = t.index(w)
         assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)
+
+
+def test_a_patent_medicine_and_a_tool_listed_after_blind28_are_no_names() -> None:
+    for t, w in (("想给孩子冲金莲清热泡腾片。", "金莲"), ("麦克阿瑟治疗决定能力评估工具四个维度。", "麦克")):
+        i = t.index(w)
+        assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)

@@ -125,3 +125,15 @@ def test_a_letters_salutation_to_a_titled_clinician_names_her() -> None:
     out = deidentify("致校医何其远：王铁锁上课抽动请勿当众制止。")
     assert "何其远" not in out and "上课抽动" in out
     assert deidentify("致校医：请关注学生用药。") == "致校医：请关注学生用药。"
+
+
+@pytest.mark.parametrize(("text", "name"), [("见证人：主管医师康衢　公证处派员到场", "康衢"),
+                                           ("经办：收费处姜黄　医务科：王五", "姜黄"),
+                                           ("可找病案室东方既白办理。", "东方既白"), ("护士 东方既白　急救点电话", "东方既白")])
+def test_rare_words_herbs_and_literary_given_names_after_a_title_or_desk(text: str, name: str) -> None:
+    assert name not in deidentify(text)
+
+
+def test_a_herb_or_manner_word_after_no_title_or_desk_stays() -> None:
+    text = "此处姜黄，主治医师高度怀疑，护士白班，医师常规。"
+    assert deidentify(text) == text

@@ -218,6 +218,7 @@ NOT_NAMES_CLINICAL = {
     "马尾", "兰森", "柏林定义", "莫迪克", "安维汀",  # after blind20 (cauda equina, Ranson, Berlin, Modic, Avastin)
     "任克水肿", "任克间隙", "伯明翰", "罗汉果",  # after blind26 (Reinke's oedema and space, Birmingham, monk fruit)
     "乔雅登", "汤臣倍健", "苏可欣", "江南卷柏",  # after blind27 (a filler, a supplement maker, a drug brand, a patent medicine)
+    "金莲清热", "麦克阿瑟",  # after blind28 (a patent medicine, the MacArthur competence tool)
 }
 # Given-name characters that are rare in clinical vocabulary: a frequent surname followed by them reads as a
 # name even in running text with no cue ("…护送谢军至放射科"). Characters common in clinical words are left

@@ -187,7 +187,9 @@ def read_name(text: str, i: int, rare: bool = True, fallback: bool = False) -> i
         if len(cand) < sl + g or not all(_is_han(c) for c in cand):
             continue
         given = cand[sl:]
-        if not _given_ok(given) or (g == 2 and given[-1] in _TRAIL_BAD):
+        # after a compound surname a two-character given name may open with a function character (东方既白, 欧阳以诺)
+        compound = sl == 2 and g == 2 and given[1] not in NAME_STOP and plausible_given(given) and not dictionary_word(given)
+        if not (_given_ok(given) or compound) or (g == 2 and given[-1] in _TRAIL_BAD):
             continue
         if not_a_name(cand) or text.startswith(_NOT_NAME_PREFIXES, i):
             continue
@@ -447,7 +449,8 @@ _LONG_ACTS = tuple(w for w in DEPT_NEXT if len(w) >= 2)
 # a clinician's title, or a department, right before a clinical word of the stop-list ("助手丁香。", "专科护士何首乌
 # 给予", "麻醉科丁香、介入科冉然"): closed by a hard edge (or 给予 after a title), no herb stands there, a person does. Titles only, not the verbs of CLINICIAN_ROLES (签名盖章, 审核通过).
 _TITLE_ROLES = tuple(w for w in CLINICIAN_ROLES if w.endswith(("师", "生", "士", "主刀", "术者", "助", "助手", "大夫", "教授")))
-_TITLE_OR_DEPT = re.compile("(?:" + _alt(_TITLE_ROLES) + "|[" + _H + "]{1,6}科)")  # not 室: 右心室高压
+# not 室 (右心室高压); of the offices with 处 only those that name a desk (收费处姜黄), not 此处 / 患处
+_TITLE_OR_DEPT = re.compile("(?:" + _alt(_TITLE_ROLES) + "|[" + _H + "]{1,6}科|(?:收费|挂号|住院|入院|出院|财务|医保|医务|护理)处)")
 _HARD_EDGE = set("、，,。；;）)　 \t\n")
 
 
@@ -457,7 +460,7 @@ def _titled_listed_words(text: str) -> list[tuple[int, int, str]]:
         i = m.end()
         if not surname_len(text, i, rare=False) or text[i] in _FUNCTION_SURNAMES:
             continue
-        titled = m.group()[-1] != "科"  # after a department no act: "新生儿科黄疸随访门诊" is a clinic
+        titled = m.group()[-1] not in "科处"  # after a department no act: "新生儿科黄疸随访门诊" is a clinic
         for w in sorted(_BY_FIRST.get(text[i], ((), ()))[1], key=len, reverse=True):  # not the common words (白班)
             e = i + len(w)
             if len(w) in (2, 3) and text.startswith(w, i) and (
@@ -465,6 +468,13 @@ def _titled_listed_words(text: str) -> list[tuple[int, int, str]]:
                     or (text[e : e + 1] == "与" and _DEPT.match(text, e + 1))):
                 out.append((i, e, CLINICIAN))
                 break
+        else:
+            # a title, then a surname and one character that make a rare word (主管医师康衢　), then a hard edge
+            cand, e = text[i : i + 2], i + 2
+            if (titled and surname_len(text, i, False) == 1 and _is_han(cand[-1:]) and dictionary_word(cand)
+                    and cand not in NOT_NAMES and cand not in _MANNER_WORDS and cand[1] not in _LESION_CHARS
+                    and text[e : e + 1] in _HARD_EDGE and text[e : e + 1] not in "、）)" and not clinical_term_at(text, i)):
+                out.append((i, e, CLINICIAN))
     return out
 
 
