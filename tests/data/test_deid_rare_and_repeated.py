@@ -64,3 +64,13 @@ def test_the_surname_yi_is_read_after_a_kin_word() -> None:
 def test_labels_with_a_bracketed_gloss_mask_their_codes(text: str, codes: tuple[str, ...]) -> None:
     out = deidentify(text)
     assert not any(c in out for c in codes)
+
+
+def test_a_name_said_with_the_diminutive_er_is_replaced_with_it() -> None:
+    out = deidentify("宋青瓷的姑父王翠娟儿在外地；妻子马春妮儿白天来，马春妮儿也不能在病房抽烟。")
+    assert "翠娟" not in out and "春妮" not in out and "[姓名]儿" not in out
+
+
+def test_words_that_end_in_er_after_a_name_stay() -> None:
+    out = deidentify("患者王芳儿子陪同，王芳女儿稍后到；护士张伟一会儿再来。")
+    assert "儿子陪同" in out and "女儿稍后" in out and "一会儿再来" in out

@@ -538,9 +538,33 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     earlier in the same conversation (see `DeidMemory`). Spaced-out lines (OCR) are read without their spaces."""
     un = _unspaced(text)
     if un is None:
-        return _find_phi(text, cfg, known)
+        return _with_erhua(text, _find_phi(text, cfg, known))
     flat, at = un
     return [Span(at[sp.start], at[sp.end - 1] + 1, sp.type, sp.role) for sp in _find_phi(flat, cfg, known)]
+
+
+# what 儿 opens after a name when it is a word of its own: 王芳儿子, 儿女, 儿媳, 儿科, 儿童 ...
+_ER_WORDS = frozenset("子女媳孙科童歌时化茶")
+# what ends a word with 儿 right after a name (王芳女儿, 张伟那儿, 一会儿, 患儿): no nickname
+_ER_BEFORE = frozenset("女婴患孤胎侄孙健宠那这哪会点块幼小男玩事活味样劲头边个对法准伴空门片圈")
+
+
+def _with_erhua(text: str, spans: list[Span]) -> list[Span]:
+    """A name said with the diminutive 儿 (马春妮儿, 杜榆钱儿) is replaced with it: a lone 儿 left after the
+    placeholder marks the nickname."""
+    starts = {sp.start for sp in spans}
+    out = []
+    for sp in spans:
+        e = sp.end
+        if sp.type != "NAME" or e in starts:
+            pass
+        elif sp.end - sp.start >= 2 and text[e : e + 1] == "儿" and text[e + 1 : e + 2] not in _ER_WORDS:
+            sp = Span(sp.start, e + 1, sp.type, sp.role)
+        elif (sp.end - sp.start == 2 and text[e + 1 : e + 2] == "儿" and "\u4e00" <= text[e : e + 1] <= "\u9fff"
+              and text[e + 2 : e + 3] not in _ER_WORDS and text[e] not in _ER_BEFORE and e + 1 not in starts):
+            sp = Span(sp.start, e + 2, sp.type, sp.role)  # 马春|妮儿: the given name's last character and 儿
+        out.append(sp)
+    return out
 
 
 def _find_phi(text: str, cfg: DeidConfig | None, known: dict[str, tuple[str, str]] | None) -> list[Span]:
