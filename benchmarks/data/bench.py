@@ -124,7 +124,7 @@ BLIND_SETS = [("blind_40_notes", "blind"), *((f"blind{k}_40_notes", f"blind{k}")
               ("blind15_60_notes", "blind15"), ("blind16_60_notes", "blind16"),
               ("blind17_60_notes", "blind17"), ("blind18_60_notes", "blind18"), ("blind19_60_notes", "blind19"),
               ("blind20_60_notes", "blind20"), ("blind21_40_notes", "blind21"), ("blind22_40_notes", "blind22"),
-              *((f"blind{k}_40_notes", f"blind{k}") for k in range(23, 29))]
+              *((f"blind{k}_40_notes", f"blind{k}") for k in range(23, 30))]
 
 
 def _strip(r: dict) -> dict:
@@ -252,7 +252,8 @@ def deid_quality(data: Path, runs: int = 3, tagger: str | None = None, terms: li
                          *((key + tail, f"{name}{part}_first_measurement.json") for key, name in BLIND_SETS
                            for tail, part in (("", ""), ("_with_tagger", "_tagger"), ("_with_terms", "_terms"),
                                               ("_with_tagger_and_terms", "_tagger_terms"),
-                                              ("_with_v17_tagger_and_terms", "_v17_tagger_terms"))))
+                                              ("_with_v17_tagger_and_terms", "_v17_tagger_terms"),
+                                              ("_with_v20_tagger_and_terms", "_v20_tagger_terms"))))
             if (DEID_SETS / f).is_file()
         },
         "ccks2017_real_records": ccks_content_kept(data / "corpora/MedicalNamedEntityRecognition/data_origin",
