@@ -97,3 +97,9 @@ def test_a_patent_medicine_and_a_tool_listed_after_blind28_are_no_names() -> Non
     for t, w in (("想给孩子冲金莲清热泡腾片。", "金莲"), ("麦克阿瑟治疗决定能力评估工具四个维度。", "麦克")):
         i = t.index(w)
         assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)
+
+
+def test_brands_a_sign_and_a_fruit_wine_listed_after_blind29_are_no_names() -> None:
+    for t, w in (("恢复进食后常乐康半袋。", "常乐"), ("2 | 霍纳征（眼睑下垂） | 少见", "霍纳"), ("她泡的杨梅酒也要拿走吗？", "杨梅")):
+        i = t.index(w)
+        assert not plausible(t, i, i + 2, 0.95) and not plausible(t, i, i + 3, 0.95)

@@ -137,3 +137,7 @@ def test_rare_words_herbs_and_literary_given_names_after_a_title_or_desk(text: s
 def test_a_herb_or_manner_word_after_no_title_or_desk_stays() -> None:
     text = "此处姜黄，主治医师高度怀疑，护士白班，医师常规。"
     assert deidentify(text) == text
+
+
+def test_a_patient_named_like_a_listed_fruit_wine_is_still_a_name() -> None:
+    assert "杨梅" not in deidentify("姓名：杨梅　性别：女")

@@ -219,6 +219,8 @@ NOT_NAMES_CLINICAL = {
     "任克水肿", "任克间隙", "伯明翰", "罗汉果",  # after blind26 (Reinke's oedema and space, Birmingham, monk fruit)
     "乔雅登", "汤臣倍健", "苏可欣", "江南卷柏",  # after blind27 (a filler, a supplement maker, a drug brand, a patent medicine)
     "金莲清热", "麦克阿瑟",  # after blind28 (a patent medicine, the MacArthur competence tool)
+    # after blind29 (brands, a herb, an eponymous sign and theory, a fruit wine, reading in unison)
+    "常乐康", "施图伦", "莫比可", "高舒达", "焦山楂", "霍纳征", "班杜拉", "杨梅酒", "齐声朗读",
 }
 # Given-name characters that are rare in clinical vocabulary: a frequent surname followed by them reads as a
 # name even in running text with no cue ("…护送谢军至放射科"). Characters common in clinical words are left
