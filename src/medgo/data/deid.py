@@ -540,7 +540,7 @@ def find_phi(text: str, cfg: DeidConfig | None = None, known: dict[str, tuple[st
     if un is None:
         return _with_erhua(text, _find_phi(text, cfg, known))
     flat, at = un
-    return [Span(at[sp.start], at[sp.end - 1] + 1, sp.type, sp.role) for sp in _find_phi(flat, cfg, known)]
+    return [Span(at[sp.start], at[sp.end - 1] + 1, sp.type, sp.role) for sp in _with_erhua(flat, _find_phi(flat, cfg, known))]
 
 
 # what 儿 opens after a name when it is a word of its own: 王芳儿子, 儿女, 儿媳, 儿科, 儿童 ...
@@ -555,14 +555,13 @@ def _with_erhua(text: str, spans: list[Span]) -> list[Span]:
     starts = {sp.start for sp in spans}
     out = []
     for sp in spans:
-        e = sp.end
-        if sp.type != "NAME" or e in starts:
-            pass
-        elif sp.end - sp.start >= 2 and text[e : e + 1] == "儿" and text[e + 1 : e + 2] not in _ER_WORDS:
-            sp = Span(sp.start, e + 1, sp.type, sp.role)
-        elif (sp.end - sp.start == 2 and text[e + 1 : e + 2] == "儿" and "\u4e00" <= text[e : e + 1] <= "\u9fff"
-              and text[e + 2 : e + 3] not in _ER_WORDS and text[e] not in _ER_BEFORE and e + 1 not in starts):
-            sp = Span(sp.start, e + 2, sp.type, sp.role)  # 马春|妮儿: the given name's last character and 儿
+        a, e = sp.start, sp.end
+        if sp.type == "NAME" and e not in starts:
+            if e - a >= 2 and text[e : e + 1] == "儿" and text[e + 1 : e + 2] not in _ER_WORDS:
+                sp = Span(a, e + 1, sp.type, sp.role)
+            elif (e - a == 2 and text[e + 1 : e + 2] == "儿" and "\u4e00" <= text[e : e + 1] <= "\u9fff"
+                  and text[e] not in _ER_BEFORE and text[e + 2 : e + 3] not in _ER_WORDS and e + 1 not in starts):
+                sp = Span(a, e + 2, sp.type, sp.role)  # 马春|妮儿: the given name's last character and 儿
         out.append(sp)
     return out
 

@@ -454,6 +454,16 @@ _TITLE_OR_DEPT = re.compile("(?:" + _alt(_TITLE_ROLES) + "|[" + _H + "]{1,6}科|
 _HARD_EDGE = set("、，,。；;）)　 \t\n")
 
 
+# manner words that open with a surname character and stand between a department and its act ("眼科常规复查",
+# "ICU严密随访"): no person
+_MANNER_WORDS = frozenset(("常规", "全面", "严密", "严格", "单独", "连续", "陆续", "时常", "曾经", "常年", "常常", "高度", "何时",
+                           "安全", "平稳", "方便", "成功", "齐全", "简单", "简要", "明确", "强化", "余下", "门诊", "程序",
+                           "于是", "尤其", "包括", "向来", "初步", "单次", "多次", "长期", "定期", "重点", "统一", "首次"))
+
+
+_LESION_CHARS = frozenset("斑疹痣疣瘤癣疮痘痂脓肿疱结痔瘘")
+
+
 def _titled_listed_words(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _TITLE_OR_DEPT.finditer(text):
@@ -476,16 +486,6 @@ def _titled_listed_words(text: str) -> list[tuple[int, int, str]]:
                     and text[e : e + 1] in _HARD_EDGE and text[e : e + 1] not in "、）)" and not clinical_term_at(text, i)):
                 out.append((i, e, CLINICIAN))
     return out
-
-
-# manner words that open with a surname character and stand between a department and its act ("眼科常规复查",
-# "ICU严密随访"): no person
-_MANNER_WORDS = frozenset(("常规", "全面", "严密", "严格", "单独", "连续", "陆续", "时常", "曾经", "常年", "常常", "高度", "何时",
-                           "安全", "平稳", "方便", "成功", "齐全", "简单", "简要", "明确", "强化", "余下", "门诊", "程序",
-                           "于是", "尤其", "包括", "向来", "初步", "单次", "多次", "长期", "定期", "重点", "统一", "首次"))
-
-
-_LESION_CHARS = frozenset("斑疹痣疣瘤癣疮痘痂脓肿疱结痔瘘")
 
 
 def _word_named_at(text: str, i: int) -> int:
@@ -738,7 +738,7 @@ def _anaesthetist_paren_names(text: str) -> list[tuple[int, int, str]]:
         n = read_name(text, m.end(), rare=True, fallback=True)
         if n and text[m.end() + n : m.end() + n + 1] in ("；", ";", "，", ",", "）", ")", "、") \
                 and not clinical_term_at(text, m.end()):
-            out.append((m.start() + len(m.group()), m.end() + n, CLINICIAN))
+            out.append((m.end(), m.end() + n, CLINICIAN))
     return out
 
 
@@ -931,13 +931,12 @@ def _table_names(text: str) -> list[tuple[int, int, str]]:
     out = [(a, a + len(cand), "") for a, cand in person_cells(text) if name_shaped(cand) and not not_a_name(cand)]
     # in a person column that holds a name elsewhere, a name-shaped cell that is also a word is a name too (郝楠 above,
     # 舒适 below, both under 记录); not a clinical term
-    named = {col for col, k, c in column_cells(text, _person_head) if any(a == k + len(c) - len(c.lstrip()) for a, *_ in out)}
-    for col, a, c in column_cells(text, _person_head):
-        cand = c.strip()
-        if col in named and name_shaped(cand) and cand not in NOT_NAMES_CLINICAL and cand not in _PERSON_WORDS_IN_CELLS:
-            a += len(c) - len(c.lstrip())
-            if not clinical_term_at(text, a):
-                out.append((a, a + len(cand), ""))
+    cells = [(col, k + len(c) - len(c.lstrip()), c.strip()) for col, k, c in column_cells(text, _person_head)]
+    found = {a for a, *_ in out}
+    named = {col for col, a, _ in cells if a in found}
+    out += [(a, a + len(cand), "") for col, a, cand in cells
+            if col in named and name_shaped(cand) and cand not in NOT_NAMES_CLINICAL
+            and cand not in _PERSON_WORDS_IN_CELLS and not clinical_term_at(text, a)]
     # under a 姓名 heading a cell is a name even when it is also a word (a patient named 白芷, 甘草)
     for a, c in table_cells(text, lambda h: h.endswith("姓名")):
         if name_shaped(cand := c.strip()):
